@@ -1,0 +1,131 @@
+"""The seeds' models: shapes, ranges, parameter counts, logits not probabilities."""
+
+import numpy as np
+import pytest
+
+from ganutils import models
+
+
+def conv(k, cin, cout, bias=True):
+    return k * k * cin * cout + (cout if bias else 0)
+
+
+def bn(c):
+    return 4 * c  # gamma, beta, moving mean, moving variance
+
+
+@pytest.fixture(scope="module", params=models.NAMES)
+def built(request):
+    name = request.param
+    # celeba128 at full width is ~15M parameters and 336 GFLOPs per image: fine to build, slow to run.
+    return name, models.build(name, seed=0)
+
+
+def test_shapes_and_ranges(built):
+    name, (g, d) = built
+    size = models.RECIPES[name]["image_size"]
+    latent = models.RECIPES[name]["latent_dim"]
+    z = np.random.default_rng(0).normal(size=(2, latent)).astype("float32") * 3
+    x = np.asarray(g(z, training=False))
+    assert x.shape == (2, size, size, 3)
+    assert x.dtype == np.float32
+    assert np.all(x >= -1) and np.all(x <= 1)
+    logits = np.asarray(d(x, training=False))
+    assert logits.shape == (2, 1)
+
+
+def test_discriminator_outputs_logits_not_probabilities(built):
+    """No sigmoid in the model: scaled-up inputs drive logits outside [0, 1]."""
+    name, (g, d) = built
+    assert all(getattr(layer, "activation", None) is None
+               or layer.activation.__name__ != "sigmoid" for layer in d.layers)
+    size = models.RECIPES[name]["image_size"]
+    x = np.random.default_rng(1).uniform(-1, 1, size=(8, size, size, 3)).astype("float32")
+    out = np.concatenate([np.asarray(d(x * s, training=False)) for s in (1, 30)])
+    assert out.min() < 0 or out.max() > 1
+
+
+def test_parameter_counts_match_the_architectures():
+    """Counted by hand from each seed's layer list, independently of Keras."""
+    g, d = models.build("anime64")
+    expected_g = (conv(4, 100, 512) + bn(512) + conv(4, 512, 256) + bn(256) + conv(4, 256, 128) + bn(128)
+                  + conv(4, 128, 64) + bn(64) + conv(3, 64, 64) + bn(64) + conv(4, 64, 3))
+    expected_d = (conv(4, 3, 64) + conv(4, 64, 128) + bn(128) + conv(4, 128, 256) + bn(256)
+                  + conv(4, 256, 512) + bn(512) + (4 * 4 * 512 + 1))
+    assert g.count_params() == expected_g
+    assert d.count_params() == expected_d
+
+    g, d = models.build("eyes128")
+    expected_g = (100 * 16 * 16 * 256 + bn(16 * 16 * 256) + conv(5, 256, 128, False) + bn(128)
+                  + conv(5, 128, 64, False) + bn(64) + conv(5, 64, 32, False) + bn(32) + conv(5, 32, 3))
+    expected_d = conv(5, 3, 64) + conv(5, 64, 128) + conv(5, 128, 256) + (16 * 16 * 256 + 1)
+    assert g.count_params() == expected_g
+    assert d.count_params() == expected_d
+
+    g, d = models.build("celeba28")
+    expected_g = (100 * 2048 + 2048 + bn(512) + conv(5, 512, 256) + bn(256) + conv(5, 256, 128) + bn(128)
+                  + conv(5, 128, 3))
+    expected_d = (conv(5, 3, 64) + conv(5, 64, 128) + bn(128) + conv(5, 128, 256) + bn(256)
+                  + (7 * 7 * 256 + 1))
+    assert g.count_params() == expected_g
+    assert d.count_params() == expected_d
+
+    g, d = models.build("celeba128")
+    expected_g = (32 * 128 * 256 + 128 * 256 + conv(5, 128, 256) + 3 * conv(4, 256, 256) + conv(5, 256, 512)
+                  + conv(5, 512, 512) + conv(7, 512, 3))
+    expected_d = conv(3, 3, 256) + 4 * conv(4, 256, 256) + (6 * 6 * 256 + 1)
+    assert g.count_params() == expected_g
+    assert d.count_params() == expected_d
+
+
+@pytest.mark.parametrize("name", models.NAMES)
+@pytest.mark.parametrize("latent_dim,width", [(16, 0.25), (128, 0.5)])
+def test_builds_on_any_latent_and_width(name, latent_dim, width):
+    g, d = models.build(name, latent_dim=latent_dim, width=width)
+    size = models.RECIPES[name]["image_size"]
+    x = g(np.zeros((1, latent_dim), "float32"), training=False)
+    assert tuple(x.shape) == (1, size, size, 3)
+    assert tuple(d(x, training=False).shape) == (1, 1)
+    full_g, _ = models.build(name, latent_dim=latent_dim)
+    assert g.count_params() < full_g.count_params()
+
+
+def test_seeded_builds_are_reproducible():
+    g1, d1 = models.build("celeba28", seed=7, width=0.25)
+    g2, d2 = models.build("celeba28", seed=7, width=0.25)
+    g3, _ = models.build("celeba28", seed=8, width=0.25)
+    for a, b in zip(g1.get_weights() + d1.get_weights(), g2.get_weights() + d2.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(g1.get_weights(), g3.get_weights()))
+
+
+def test_dcgan_init_and_seed_004_glorot():
+    g, _ = models.build("celeba28", seed=0)
+    kernel = g.layers[1].get_weights()[0]  # the first Dense
+    assert abs(kernel.std() - 0.02) < 0.002 and abs(kernel.mean()) < 0.002
+    g, _ = models.build("anime64", seed=0)
+    first = [layer for layer in g.layers if layer.__class__.__name__ == "Conv2DTranspose"][0]
+    k = first.get_weights()[0]
+    fan_in, fan_out = 4 * 4 * 512, 4 * 4 * 100  # Keras' transposed-conv fans
+    limit = np.sqrt(6 / (fan_in + fan_out))
+    assert k.max() <= limit and k.max() > 0.9 * limit
+
+
+def test_flops_put_seed_003_far_above_the_rest():
+    flops = {n: models.conv_flops(models.build(n)[0]) for n in models.NAMES}
+    # the first anime64 layer alone: a 1x1x100 input scattered into 4x4x512
+    assert flops["anime64"] > 2 * 100 * 16 * 512
+    assert flops["celeba128"] > 100 * max(flops[n] for n in models.NAMES if n != "celeba128")
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(name="dcgan"), "unknown model 'dcgan'"),
+    (dict(name="anime64", latent_dim=0), "latent_dim must be a positive int"),
+    (dict(name="anime64", latent_dim=2.5), "latent_dim must be a positive int"),
+    (dict(name="anime64", width=0), r"width must be a number in \(0, 8\]"),
+    (dict(name="anime64", width="wide"), "width must be a number"),
+])
+def test_bad_arguments(kwargs, match):
+    name = kwargs.pop("name")
+    with pytest.raises(ValueError, match=match):
+        models.build(name, **kwargs)
