@@ -59,12 +59,13 @@ def _check(name, latent_dim, width):
         raise ValueError(f"width must be a number in (0, 8], got {width!r}")
 
 
-def build(name, *, latent_dim=None, width=1.0, seed=None):
+def build(name, *, latent_dim=None, width=1.0, seed=None, mixed_precision=False):
     """Build ``(generator, discriminator)`` for one of ``NAMES``.
 
     ``latent_dim`` defaults to the seed's; ``width`` multiplies every layer's channel
     count (0.25 gives a quick model for tests, 1.0 is the seed's size); ``seed`` makes
-    the initial weights reproducible.
+    the initial weights reproducible. ``mixed_precision=True`` computes in float16 on a
+    GPU (bfloat16 on a CPU) with float32 weights; outputs stay float32.
     """
     if name in RECIPES and latent_dim is None:
         latent_dim = RECIPES[name]["latent_dim"]
@@ -72,9 +73,22 @@ def build(name, *, latent_dim=None, width=1.0, seed=None):
     builders = {"celeba28": (_celeba28_g, _celeba28_d), "eyes128": (_eyes128_g, _eyes128_d),
                 "anime64": (_anime64_g, _anime64_d), "celeba128": (_celeba128_g, _celeba128_d)}
     make_g, make_d = builders[name]
-    g = make_g(latent_dim, width, seed)
-    d = make_d(RECIPES[name]["image_size"], width, None if seed is None else seed + 1)
+    keras = _keras()
+    previous = keras.config.dtype_policy()
+    if mixed_precision:
+        keras.config.set_dtype_policy(mixed_policy())
+    try:
+        g = make_g(latent_dim, width, seed)
+        d = make_d(RECIPES[name]["image_size"], width, None if seed is None else seed + 1)
+    finally:
+        keras.config.set_dtype_policy(previous)
     return g, d
+
+
+def mixed_policy():
+    """'mixed_float16' where a GPU is visible, else 'mixed_bfloat16' (CPUs lack fast float16)."""
+    import tensorflow as tf
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
 
 
 # --- seed 002: 28x28 CelebA DCGAN (TensorFlow 1 graph code, ported) -----------------------------

@@ -1,0 +1,128 @@
+"""Pictures of training: image grids, loss and D(x)/D(G(z)) curves, GIFs of progress.
+
+Every chapter uses these, so the pictures look the same throughout the book.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def to_uint8(images):
+    """Images in [-1, 1] (float) or uint8 -> uint8 array ``[N, H, W, 3]``."""
+    x = np.asarray(images)
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4 or x.shape[-1] not in (1, 3):
+        raise ValueError(f"expected images of shape [N, H, W, 3], got {x.shape}")
+    if x.dtype == np.uint8:
+        return x
+    return np.clip(np.rint((x.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def grid(images, ncols=None, pad=1, pad_value=255):
+    """Tile images into one uint8 picture, ``ncols`` per row (square by default)."""
+    x = to_uint8(images)
+    n, h, w, c = x.shape
+    if n == 0:
+        raise ValueError("grid() needs at least one image")
+    ncols = ncols or int(np.ceil(np.sqrt(n)))
+    nrows = int(np.ceil(n / ncols))
+    out = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), pad_value, np.uint8)
+    for i in range(n):
+        r, q = divmod(i, ncols)
+        y0, x0 = pad + r * (h + pad), pad + q * (w + pad)
+        out[y0:y0 + h, x0:x0 + w] = x[i]
+    return out
+
+
+def upscale(picture, min_width=512):
+    """Nearest-neighbour upscale by an integer factor so small images read well on a page."""
+    k = max(1, int(np.ceil(min_width / picture.shape[1])))
+    return picture.repeat(k, axis=0).repeat(k, axis=1)
+
+
+def save_grid(images, path, ncols=None, min_width=512):
+    """Save a grid of images as a PNG (upscaled to at least ``min_width`` pixels)."""
+    import imageio.v3 as iio
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    iio.imwrite(path, upscale(grid(images, ncols), min_width))
+    return path
+
+
+def show_grid(images, ncols=None, title=None, ax=None, scale=1.0):
+    """Show a grid of images with matplotlib (in a notebook, this displays it)."""
+    import matplotlib.pyplot as plt
+    picture = grid(images, ncols)
+    if ax is None:
+        h, w = picture.shape[:2]
+        _, ax = plt.subplots(figsize=(scale * 6 * w / max(h, w), scale * 6 * h / max(h, w)))
+    ax.imshow(picture, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _smooth(y, k):
+    y = np.asarray(y, dtype=float)
+    if k <= 1 or len(y) < k:
+        return y
+    kernel = np.ones(k) / k
+    # 'valid' then pad the front so the curve stays aligned with the steps it averages
+    s = np.convolve(y, kernel, mode="valid")
+    return np.concatenate([np.full(k - 1, np.nan), s])
+
+
+def plot_history(history, path=None, smooth=None):
+    """Two panels: the losses, and D(x) with D(G(z)) (probabilities) against the step.
+
+    A discriminator that wins outright shows D(x) -> 1 and D(G(z)) -> 0; at the game's
+    equilibrium both sit at 0.5. ``smooth`` averages over that many steps (default: ~1 %).
+    """
+    import matplotlib
+    if path is not None:
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    n = len(history.get("d_loss", []))
+    if n == 0:
+        raise ValueError("history has no steps to plot")
+    smooth = smooth or max(1, n // 100)
+    steps = np.arange(1, n + 1)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
+    for key, label in (("d_loss", "discriminator loss"), ("g_loss", "generator loss")):
+        a.plot(steps, _smooth(history[key], smooth), label=label)
+    a.set_xlabel("step")
+    a.set_ylabel("loss")
+    a.legend()
+    for key, label in (("d_real", "D(x), real"), ("d_fake", "D(G(z)), fake")):
+        if key in history:
+            b.plot(steps, _smooth(history[key], smooth), label=label)
+    b.axhline(0.5, color="grey", lw=0.8, ls="--")
+    b.set_ylim(0, 1)
+    b.set_xlabel("step")
+    b.set_ylabel("mean discriminator output")
+    b.legend()
+    fig.tight_layout()
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+    return fig
+
+
+def make_gif(frames, path, duration=0.4, loop=0):
+    """Write a GIF from PNG paths (or uint8 arrays), e.g. the fixed-noise grids of a run."""
+    import imageio.v3 as iio
+    pictures = [iio.imread(f) if isinstance(f, (str, os.PathLike)) else np.asarray(f) for f in frames]
+    if not pictures:
+        raise ValueError("make_gif() needs at least one frame")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    iio.imwrite(path, np.stack(pictures), duration=int(duration * 1000), loop=loop)
+    return path
