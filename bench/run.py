@@ -1,0 +1,218 @@
+"""Benchmark the training engine against the seed's way of training, on this machine.
+
+    python bench/run.py [--quick] [--xla]
+
+Everything is measured in the same run, and reported as ratios against a baseline
+measured alongside it (machines are noisy; ratios travel, seconds do not):
+
+- step_speedup_vs_seed: seconds per step of a seed-004-style loop (Keras 3-corrected
+  ``predict`` + three ``train_on_batch`` calls, a batch read from a folder of JPEGs
+  with PIL every step, as the seed does) / seconds per step of ``GANTrainer`` on
+  ``image_dataset`` of the same folder; same 64x64 model, batch 64.
+- flops_fraction_of_gemm: the engine's achieved FLOP/s (FLOPs counted from the
+  model's layers, formula printed) / a large float32 matmul's FLOP/s.
+- input_speedup_vs_seed: images/s of ``image_dataset`` / seed 004's
+  ``sample_from_dataset`` on the same folder (from bench/input_pipeline.py).
+- peak_rss_mb: the process's peak resident memory.
+
+The last line printed is one JSON object with these figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+
+def gemm_flops(n=2048, seconds=2.0):
+    """FLOP/s of a float32 n x n matmul: the machine's practical peak for dense math."""
+    import tensorflow as tf
+    a = tf.random.normal([n, n])
+    b = tf.random.normal([n, n])
+    mm = tf.function(lambda a, b: tf.matmul(a, b))
+    mm(a, b).numpy()
+    reps, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        mm(a, b).numpy()
+        reps += 1
+    return 2 * n ** 3 * reps / (time.perf_counter() - t0)
+
+
+def train_flops_per_image(g, d):
+    """Training FLOPs per image: 3 x forward (G + D on the real and on the fake image),
+    the usual rule that a backward pass costs about twice a forward pass."""
+    from ganutils.models import conv_flops
+    return 3 * (conv_flops(g) + 2 * conv_flops(d))
+
+
+def write_jpegs(folder, n):
+    """A folder of CelebA-sized (178x218) JPEGs to read, as the seed reads its data."""
+    from PIL import Image
+    from ganutils.data import synthetic
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    images, _ = synthetic("anime", n, 128, seed=1)
+    for i, img in enumerate(images):
+        Image.fromarray(img).resize((178, 218), Image.BICUBIC).save(folder / f"{i:06d}.jpg", quality=90)
+    return folder
+
+
+def sample_from_dataset(batch_size, image_shape, data_dir=None):
+    """Seed 004's loader, verbatim but for names: globs the folder and decodes with PIL
+    on every call."""
+    from PIL import Image
+    sample_dim = (batch_size,) + image_shape
+    sample = np.empty(sample_dim, dtype=np.float32)
+    all_data_dirlist = list(glob.glob(data_dir))
+    sample_imgs_paths = np.random.choice(all_data_dirlist, batch_size)
+    for index, img_filename in enumerate(sample_imgs_paths):
+        image = Image.open(img_filename)
+        image = image.resize(image_shape[:-1])
+        image = image.convert('RGB')
+        image = np.asarray(image)
+        image = (image / 127.5) - 1
+        sample[index, ...] = image
+    return sample
+
+
+def seed_step_time(folder, steps, batch=64):
+    """Seconds per step of the seed's loop, corrected for Keras 3: the discriminator's
+    own train function is built before it is frozen inside the combined model, so it
+    still learns (checked below)."""
+    import keras
+    from ganutils import models
+    g, d = models.build("anime64", seed=0)
+    loss = keras.losses.BinaryCrossentropy(from_logits=True)
+    d.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), loss=loss)
+    shape = (64, 64, 3)
+    pattern = str(Path(folder) / "*.jpg")
+    d.train_on_batch(sample_from_dataset(batch, shape, pattern), np.ones(batch))  # build while trainable
+    d.trainable = False
+    z_in = keras.Input((100,))
+    gan = keras.Model(z_in, d(g(z_in)))
+    gan.compile(optimizer=keras.optimizers.Adam(1.5e-4, beta_1=0.5), loss=loss)
+    d_before = [w.copy() for w in d.get_weights()]
+
+    def one_step():
+        real = sample_from_dataset(batch, shape, pattern)
+        noise = np.random.normal(0, 1, size=(batch, 100))
+        fake = g.predict(noise, verbose=0)
+        real_y = np.ones(batch) - np.random.random_sample(batch) * 0.2
+        fake_y = np.random.random_sample(batch) * 0.2
+        d.train_on_batch(real, real_y)
+        d.train_on_batch(fake, fake_y)
+        gan.train_on_batch(np.random.normal(0, 1, size=(batch, 100)), real_y)
+
+    one_step()  # trace
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        one_step()
+    per_step = (time.perf_counter() - t0) / steps
+    learned = any(not np.array_equal(a, b) for a, b in zip(d_before, d.get_weights()))
+    return per_step, learned
+
+
+def engine_step_time(folder, steps, batch=64, jit_compile=None):
+    """Seconds per step of GANTrainer.fit on image_dataset of the folder (anime64)."""
+    from ganutils import models
+    from ganutils.data import image_dataset
+    from ganutils.train import GANTrainer
+    recipe = models.RECIPES["anime64"]
+    jit = recipe.get("jit_compile", False) if jit_compile is None else jit_compile
+    g, d = models.build("anime64", seed=0)
+    t = GANTrainer(g, d, labels="noisy", g_optimizer=recipe["g_optimizer"],
+                   d_optimizer=recipe["d_optimizer"], jit_compile=jit)
+    ds = image_dataset(folder, 64, batch, seed=0)
+    t.fit(ds, 2, progress=False)  # trace, fill caches
+    t0 = time.perf_counter()
+    t.fit(ds, 2 + steps, progress=False)
+    return (time.perf_counter() - t0) / steps, g, d, jit
+
+
+def xla_table(steps, batch=64):
+    """Seconds per step of each model with and without XLA, on embedded data."""
+    from ganutils import models
+    from ganutils.data import image_dataset
+    from ganutils.train import GANTrainer
+    rows = {}
+    for name in ("celeba28", "anime64", "eyes128"):
+        r = models.RECIPES[name]
+        for jit in (False, True):
+            g, d = models.build(name, seed=0)
+            t = GANTrainer(g, d, labels=r["labels"], jit_compile=jit)
+            ds = image_dataset("faces" if name == "celeba28" else name.rstrip("0123456789"),
+                               r["image_size"], batch, num_images=512)
+            t.fit(ds, 2, progress=False)
+            t0 = time.perf_counter()
+            t.fit(ds, 2 + steps, progress=False)
+            rows[(name, jit)] = (time.perf_counter() - t0) / steps
+        print(f"  {name:10s} no XLA {rows[(name, False)]:.3f} s/step   XLA {rows[(name, True)]:.3f} s/step"
+              f"   XLA speed-up {rows[(name, False)] / rows[(name, True)]:.2f}x", flush=True)
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="fewer steps: under 3 minutes")
+    p.add_argument("--xla", action="store_true", help="also time every model with and without XLA")
+    p.add_argument("--folder", help="a folder of JPEGs to read (default: write CelebA-sized ones)")
+    args = p.parse_args(argv)
+    steps = 3 if args.quick else 10
+    n_files = 512 if args.quick else 2000
+
+    tmp = tempfile.mkdtemp(prefix="ganbench-")
+    folder = args.folder or write_jpegs(Path(tmp) / "jpegs", n_files)
+    print(f"folder: {folder} ({len(list(Path(folder).glob('*.jpg')))} JPEGs)", flush=True)
+
+    peak = gemm_flops(seconds=1.0 if args.quick else 3.0)
+    print(f"float32 matmul 2048^3: {peak / 1e9:.1f} GFLOP/s", flush=True)
+
+    seed_s, seed_learned = seed_step_time(folder, steps)
+    print(f"seed-004-style loop: {seed_s:.3f} s/step (discriminator learns: {seed_learned})", flush=True)
+    eng_s, g, d, jit = engine_step_time(folder, steps)
+    flops = train_flops_per_image(g, d) * 64
+    print(f"GANTrainer (XLA {'on' if jit else 'off'}): {eng_s:.3f} s/step; "
+          f"{flops / 1e9:.1f} GFLOP/step = 3 x (G + 2 D forward) x 64 images", flush=True)
+
+    from input_pipeline import measure as measure_input
+    inp = measure_input(folder=folder, image_size=64, batch_size=64, quick=args.quick)
+    print(f"input: image_dataset {inp['image_dataset_images_per_s']:.0f} img/s, seed "
+          f"{inp['seed_images_per_s']:.0f} img/s", flush=True)
+
+    if args.xla:
+        xla_table(steps)
+
+    result = {
+        "step_speedup_vs_seed": round(seed_s / eng_s, 3),
+        "flops_fraction_of_gemm": round(flops / eng_s / peak, 3),
+        "input_speedup_vs_seed": round(inp["input_speedup_vs_seed"], 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "engine_s_per_step": round(eng_s, 4),
+        "seed_s_per_step": round(seed_s, 4),
+        "engine_gflops_per_s": round(flops / eng_s / 1e9, 2),
+        "gemm_gflops_per_s": round(peak / 1e9, 2),
+        "model": "anime64", "batch": 64, "xla": jit, "steps_timed": steps,
+        "flops_formula": "3 x (G + 2 D forward FLOPs) per image",
+    }
+    print(f"\n{'figure':28s} value")
+    for k in ("step_speedup_vs_seed", "flops_fraction_of_gemm", "input_speedup_vs_seed", "peak_rss_mb"):
+        print(f"{k:28s} {result[k]}")
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

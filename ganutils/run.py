@@ -1,0 +1,117 @@
+"""Run chapters with parameters through papermill.
+
+    python -m ganutils.run all --smoke                 # every chapter, tiny step counts
+    python -m ganutils.run 3 -p steps 200 -p data ~/celeba.zip
+    python -m ganutils.run all --book                  # the book run: commits outputs in place
+
+Executed notebooks go to ``--out`` (default ``outputs/``) with their artifacts; ``--book``
+runs each chapter with ``BOOK_PARAMS`` (sized for a 2-core CPU) and writes the executed
+notebook back into ``notebooks/`` — that is how the committed outputs are produced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import SMOKE_ENV
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+#: Parameters of the book run (2 CPU cores, no GPU), per chapter file stem. A chapter's own
+#: parameters cell holds the reader's defaults (longer, for a GPU); these override them.
+BOOK_PARAMS: dict[str, dict] = {}
+
+
+def chapters(folder=NOTEBOOKS):
+    """The chapter notebooks, in book order (``NN_name.ipynb``)."""
+    return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
+
+
+def select(names, folder=NOTEBOOKS):
+    """Resolve ``all``, chapter numbers (``3``) or stems (``03_faces28``) to notebook paths."""
+    available = chapters(folder)
+    if not available:
+        raise SystemExit(f"no chapters (NN_name.ipynb) found in {folder}")
+    if names == ["all"]:
+        return available
+    picked = []
+    for name in names:
+        hits = [p for p in available
+                if p.stem == name or p.stem.split("_")[0] == name.zfill(2) or p.name == name]
+        if not hits:
+            raise SystemExit(f"no chapter {name!r} in {folder}: choose from "
+                             + ", ".join(p.stem for p in available) + " or 'all'")
+        picked.extend(hits)
+    return picked
+
+
+def parse_value(text):
+    """``-p`` values are Python literals when they parse as one (5, 0.5, True, [1, 2]),
+    otherwise strings (paths)."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def run(notebook, output, parameters=None, smoke=False, cwd=None, log_output=False):
+    """Execute one notebook with papermill; returns the seconds it took."""
+    import papermill as pm
+    env_before = os.environ.get(SMOKE_ENV)
+    if smoke:
+        os.environ[SMOKE_ENV] = "1"
+    try:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        pm.execute_notebook(str(notebook), str(output), parameters=parameters or {},
+                            cwd=str(cwd or Path(notebook).parent), kernel_name="python3",
+                            log_output=log_output, progress_bar=False)
+        return time.perf_counter() - t0
+    finally:
+        if env_before is None:
+            os.environ.pop(SMOKE_ENV, None)
+        else:
+            os.environ[SMOKE_ENV] = env_before
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m ganutils.run", description=__doc__.split("\n")[0])
+    p.add_argument("chapters", nargs="+", help="'all', chapter numbers or notebook stems")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="override a parameter of the chapters' parameters cell")
+    p.add_argument("--out", default="outputs", help="folder for executed notebooks (default: outputs)")
+    p.add_argument("--smoke", action="store_true", help="tiny step counts (what the tests run)")
+    p.add_argument("--book", action="store_true", help="book parameters; write outputs into notebooks/")
+    p.add_argument("--notebooks", default=str(NOTEBOOKS), help="folder holding the chapters")
+    p.add_argument("--log", action="store_true", help="echo the cells' output while running")
+    args = p.parse_args(argv)
+    if args.book and args.smoke:
+        p.error("--book and --smoke exclude each other: smoke-run outputs are never committed")
+
+    extra = {k: parse_value(v) for k, v in args.parameter}
+    out = Path(args.out)
+    summary = []
+    for nb in select(args.chapters, args.notebooks):
+        params = dict(BOOK_PARAMS.get(nb.stem, {})) if args.book else {}
+        params.update(extra)
+        target = nb if args.book else out / nb.name
+        print(f"[run] {nb.stem} {json.dumps(params)}{' (smoke)' if args.smoke else ''}", flush=True)
+        seconds = run(nb, target.resolve(), params, smoke=args.smoke, log_output=args.log)
+        print(f"[run] {nb.stem} done in {seconds:.1f} s -> {target}", flush=True)
+        summary.append({"chapter": nb.stem, "seconds": round(seconds, 1), "parameters": params})
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "run_summary.json").write_text(json.dumps(summary, indent=1))
+    total = sum(s["seconds"] for s in summary)
+    print(f"[run] {len(summary)} chapter(s) in {total:.1f} s; summary in {out / 'run_summary.json'}")
+    return summary
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() else 1)
