@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 import json
 import os
 import sys
@@ -65,6 +66,9 @@ def run(notebook, output, parameters=None, smoke=False, cwd=None, log_output=Fal
     """Execute one notebook with papermill; returns the seconds it took."""
     import papermill as pm
     env_before = os.environ.get(SMOKE_ENV)
+    # Kernels inherit this: TensorFlow's C++ start-up lines stay out of committed outputs.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures go into the notebook
     if smoke:
         os.environ[SMOKE_ENV] = "1"
     try:
@@ -73,12 +77,41 @@ def run(notebook, output, parameters=None, smoke=False, cwd=None, log_output=Fal
         pm.execute_notebook(str(notebook), str(output), parameters=parameters or {},
                             cwd=str(cwd or Path(notebook).parent), kernel_name="python3",
                             log_output=log_output, progress_bar=False)
-        return time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        _finish(output, smoke=smoke, parameters=parameters or {}, seconds=seconds)
+        return seconds
     finally:
         if env_before is None:
             os.environ.pop(SMOKE_ENV, None)
         else:
             os.environ[SMOKE_ENV] = env_before
+
+
+# TensorFlow's C++ start-up lines ("I0000 00:00:17... port.cc:153] oneDNN ...") reach stderr
+# whatever TF_CPP_MIN_LOG_LEVEL says when keras is imported before tensorflow.
+_TF_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\).*"
+                     r"|[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] .*)\n?", re.M)
+
+
+def _finish(path, **info):
+    """Tidy an executed notebook: drop TensorFlow's C++ log lines from its outputs, and
+    record how it was executed in its metadata (``ganbook``), so a test can refuse
+    committed chapters whose outputs come from a smoke run."""
+    import nbformat
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                out["text"] = _TF_LOG.sub("", out["text"])
+                if not out["text"].strip():
+                    continue
+            kept.append(out)
+        cell["outputs"] = kept
+    nb.metadata["ganbook"] = {k: (round(v, 1) if isinstance(v, float) else v) for k, v in info.items()}
+    nbformat.write(nb, str(path))
 
 
 def main(argv=None):

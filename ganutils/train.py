@@ -186,8 +186,12 @@ class GANTrainer:
                              "(ganutils.data.image_dataset does)")
         steps = tf.data.Dataset.counter(start=0)
         extras = steps.map(lambda s: self._extras(s, batch))
-        return tf.data.Dataset.zip(dataset, extras).map(
+        stream = tf.data.Dataset.zip(dataset, extras).map(
             lambda x, e: (x, e[0], e[1], e[2])).prefetch(tf.data.AUTOTUNE)
+        # Checkpoint the data position, not the prefetched batches: keeps checkpoints small.
+        options = tf.data.Options()
+        options.experimental_symbolic_checkpoint = True
+        return stream.with_options(options)
 
     def _compiled_step(self):
         tf = _tf()
@@ -393,22 +397,14 @@ class GANTrainer:
 
 def _checkpointable(iterator):
     """The iterator if tf.train.Checkpoint can save it (data position), else None."""
-    tf = _tf()
-    try:
-        tf.train.Checkpoint(data=iterator).write(os.path.join(_scratch(), "probe"))
-        return iterator
-    except Exception:
-        return None
-
-
-def _scratch():
     import tempfile
-    global _SCRATCH
-    try:
-        return _SCRATCH
-    except NameError:
-        _SCRATCH = tempfile.mkdtemp(prefix="ganutils-")
-        return _SCRATCH
+    tf = _tf()
+    with tempfile.TemporaryDirectory(prefix="ganutils-probe-") as tmp:
+        try:
+            tf.train.Checkpoint(data=iterator).write(os.path.join(tmp, "probe"))
+            return iterator
+        except Exception:  # e.g. a pipeline with a py_function: replay it with skip() instead
+            return None
 
 
 def _distributed_from(strategy, stream, start):

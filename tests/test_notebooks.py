@@ -1,0 +1,96 @@
+"""Every chapter follows the book's conventions (CONTRIBUTING.md), and the runner works."""
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from ganutils import run
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = run.chapters(ROOT / "notebooks")
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_there_are_chapters_and_all_are_in_the_toc():
+    assert CHAPTERS, "no chapters found"
+    toc = (ROOT / "_toc.yml").read_text()
+    for nb in CHAPTERS:
+        assert f"notebooks/{nb.stem}" in toc, f"{nb.name} is not in _toc.yml"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_install_cell_points_at_the_configured_repository(path):
+    nb = nbformat.read(path, as_version=4)
+    first = code_cells(nb)[0].source
+    url = CONFIG["repository"]["url"]
+    assert 'find_spec("ganutils") is None' in first
+    assert f'"git+{url}"' in first, f"{path.name}: install cell must install git+{url}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_one_parameters_cell_with_smoke_step_counts(path):
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in code_cells(nb) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: expected one cell tagged 'parameters', found {len(tagged)}"
+    assert "ganutils.smoke(" in tagged[0].source
+    assert "seed" in tagged[0].source
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_committed_outputs_are_real_and_small(path):
+    nb = nbformat.read(path, as_version=4)
+    assert path.stat().st_size < 5_000_000
+    info = nb.metadata.get("ganbook")
+    assert info is not None, f"{path.name} was not executed by `python -m ganutils.run --book`"
+    assert info["smoke"] is False, f"{path.name} holds smoke-run outputs"
+    unrun = [c for c in code_cells(nb) if c.get("outputs") and c.get("execution_count") is None]
+    assert not unrun
+    assert any("# NBVAL_CHECK_OUTPUT" in c.source for c in code_cells(nb)), "no checked cell"
+    # outputs must not leak TensorFlow's C++ start-up log
+    text = json.dumps([c.get("outputs", []) for c in code_cells(nb)])
+    assert "absl::InitializeLog" not in text and "oneDNN custom operations" not in text
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_has_exercises_and_a_summary(path):
+    nb = nbformat.read(path, as_version=4)
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert md.lstrip().startswith("# ")
+    assert len(re.findall(r"```\{exercise\}", md)) >= 2
+    assert len(re.findall(r"```\{solution\}", md)) >= 2
+    assert re.search(r"^#+ .*summary", md, re.I | re.M)
+
+
+def test_runner_resolves_chapters_and_values(tmp_path):
+    assert run.parse_value("5") == 5 and run.parse_value("0.5") == 0.5
+    assert run.parse_value("True") is True and run.parse_value("/data/celeba.zip") == "/data/celeba.zip"
+    with pytest.raises(SystemExit, match="no chapter '99'"):
+        run.select(["99"], ROOT / "notebooks")
+    assert run.select(["all"], ROOT / "notebooks") == CHAPTERS
+    first = CHAPTERS[0]
+    assert run.select([first.stem.split("_")[0].lstrip("0")], ROOT / "notebooks") == [first]
+
+
+def test_runner_injects_parameters_and_stamps_smoke_runs(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell("import ganutils\nsteps = ganutils.smoke(1000, 3)\nname = 'x'")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("print(steps, name)")]
+    src = tmp_path / "01_probe.ipynb"
+    nbformat.write(nb, src)
+    out = tmp_path / "out" / "01_probe.ipynb"
+    run.run(src, out, {"name": "y"}, smoke=True)
+    done = nbformat.read(out, as_version=4)
+    printed = done.cells[-1].outputs[0]["text"]
+    assert printed.strip() == "3 y"
+    assert done.metadata["ganbook"]["smoke"] is True
+    assert done.metadata["ganbook"]["parameters"] == {"name": "y"}
