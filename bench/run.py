@@ -1,6 +1,6 @@
 """Benchmark the training engine against the seed's way of training, on this machine.
 
-    python bench/run.py [--quick] [--xla]
+    python bench/run.py [--quick] [--options]
 
 Everything is measured in the same run, and reported as ratios against a baseline
 measured alongside it (machines are noisy; ratios travel, seconds do not):
@@ -21,7 +21,6 @@ The last line printed is one JSON object with these figures.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import resource
@@ -35,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+
+from input_pipeline import measure as measure_input, sample_from_dataset, write_celeba_like  # noqa: E402
 
 
 def gemm_flops(n=2048, seconds=2.0):
@@ -56,36 +57,6 @@ def train_flops_per_image(g, d):
     the usual rule that a backward pass costs about twice a forward pass."""
     from ganutils.models import conv_flops
     return 3 * (conv_flops(g) + 2 * conv_flops(d))
-
-
-def write_jpegs(folder, n):
-    """A folder of CelebA-sized (178x218) JPEGs to read, as the seed reads its data."""
-    from PIL import Image
-    from ganutils.data import synthetic
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    images, _ = synthetic("anime", n, 128, seed=1)
-    for i, img in enumerate(images):
-        Image.fromarray(img).resize((178, 218), Image.BICUBIC).save(folder / f"{i:06d}.jpg", quality=90)
-    return folder
-
-
-def sample_from_dataset(batch_size, image_shape, data_dir=None):
-    """Seed 004's loader, verbatim but for names: globs the folder and decodes with PIL
-    on every call."""
-    from PIL import Image
-    sample_dim = (batch_size,) + image_shape
-    sample = np.empty(sample_dim, dtype=np.float32)
-    all_data_dirlist = list(glob.glob(data_dir))
-    sample_imgs_paths = np.random.choice(all_data_dirlist, batch_size)
-    for index, img_filename in enumerate(sample_imgs_paths):
-        image = Image.open(img_filename)
-        image = image.resize(image_shape[:-1])
-        image = image.convert('RGB')
-        image = np.asarray(image)
-        image = (image / 127.5) - 1
-        sample[index, ...] = image
-    return sample
 
 
 def seed_step_time(folder, steps, batch=64):
@@ -125,56 +96,58 @@ def seed_step_time(folder, steps, batch=64):
     return per_step, learned
 
 
-def engine_step_time(folder, steps, batch=64, jit_compile=None):
+def engine_step_time(folder, steps, batch=64, jit_compile=False, mixed_precision=False):
     """Seconds per step of GANTrainer.fit on image_dataset of the folder (anime64)."""
     from ganutils import models
     from ganutils.data import image_dataset
     from ganutils.train import GANTrainer
     recipe = models.RECIPES["anime64"]
-    jit = recipe.get("jit_compile", False) if jit_compile is None else jit_compile
-    g, d = models.build("anime64", seed=0)
+    g, d = models.build("anime64", seed=0, mixed_precision=mixed_precision)
     t = GANTrainer(g, d, labels="noisy", g_optimizer=recipe["g_optimizer"],
-                   d_optimizer=recipe["d_optimizer"], jit_compile=jit)
+                   d_optimizer=recipe["d_optimizer"], jit_compile=jit_compile)
     ds = image_dataset(folder, 64, batch, seed=0)
     t.fit(ds, 2, progress=False)  # trace, fill caches
     t0 = time.perf_counter()
     t.fit(ds, 2 + steps, progress=False)
-    return (time.perf_counter() - t0) / steps, g, d, jit
+    return (time.perf_counter() - t0) / steps, g, d
 
 
-def xla_table(steps, batch=64):
-    """Seconds per step of each model with and without XLA, on embedded data."""
+def options_table(steps, batch=64):
+    """Seconds per step of each model: float32, XLA, mixed precision (bfloat16 on a CPU)."""
     from ganutils import models
     from ganutils.data import image_dataset
     from ganutils.train import GANTrainer
+    kinds = {"celeba28": "faces", "anime64": "anime", "eyes128": "eyes"}
+    variants = (("float32", False, False), ("XLA", True, False), ("mixed", False, True))
+    print(f"  {'model':10s}" + "".join(f"{v[0]:>12s}" for v in variants) + "   (s/step, batch 64)")
     rows = {}
-    for name in ("celeba28", "anime64", "eyes128"):
+    for name, kind in kinds.items():
         r = models.RECIPES[name]
-        for jit in (False, True):
-            g, d = models.build(name, seed=0)
+        ds = image_dataset(kind, r["image_size"], batch, num_images=512)
+        for label, jit, mixed in variants:
+            g, d = models.build(name, seed=0, mixed_precision=mixed)
             t = GANTrainer(g, d, labels=r["labels"], jit_compile=jit)
-            ds = image_dataset("faces" if name == "celeba28" else name.rstrip("0123456789"),
-                               r["image_size"], batch, num_images=512)
             t.fit(ds, 2, progress=False)
             t0 = time.perf_counter()
             t.fit(ds, 2 + steps, progress=False)
-            rows[(name, jit)] = (time.perf_counter() - t0) / steps
-        print(f"  {name:10s} no XLA {rows[(name, False)]:.3f} s/step   XLA {rows[(name, True)]:.3f} s/step"
-              f"   XLA speed-up {rows[(name, False)] / rows[(name, True)]:.2f}x", flush=True)
+            rows[(name, label)] = (time.perf_counter() - t0) / steps
+        print(f"  {name:10s}" + "".join(f"{rows[(name, v[0])]:>12.3f}" for v in variants), flush=True)
     return rows
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="fewer steps: under 3 minutes")
-    p.add_argument("--xla", action="store_true", help="also time every model with and without XLA")
+    p.add_argument("--options", action="store_true",
+                   help="also time every model in float32, with XLA and with mixed precision")
     p.add_argument("--folder", help="a folder of JPEGs to read (default: write CelebA-sized ones)")
     args = p.parse_args(argv)
     steps = 3 if args.quick else 10
     n_files = 512 if args.quick else 2000
 
-    tmp = tempfile.mkdtemp(prefix="ganbench-")
-    folder = args.folder or write_jpegs(Path(tmp) / "jpegs", n_files)
+    tmp_dir = tempfile.TemporaryDirectory(prefix="ganbench-")
+    tmp = tmp_dir.name
+    folder = args.folder or write_celeba_like(Path(tmp) / "jpegs", n_files)
     print(f"folder: {folder} ({len(list(Path(folder).glob('*.jpg')))} JPEGs)", flush=True)
 
     peak = gemm_flops(seconds=1.0 if args.quick else 3.0)
@@ -182,18 +155,20 @@ def main(argv=None):
 
     seed_s, seed_learned = seed_step_time(folder, steps)
     print(f"seed-004-style loop: {seed_s:.3f} s/step (discriminator learns: {seed_learned})", flush=True)
-    eng_s, g, d, jit = engine_step_time(folder, steps)
+    eng_s, g, d = engine_step_time(folder, steps)
     flops = train_flops_per_image(g, d) * 64
-    print(f"GANTrainer (XLA {'on' if jit else 'off'}): {eng_s:.3f} s/step; "
+    print(f"GANTrainer, float32: {eng_s:.3f} s/step; "
           f"{flops / 1e9:.1f} GFLOP/step = 3 x (G + 2 D forward) x 64 images", flush=True)
+    mixed_s, _, _ = engine_step_time(folder, steps, mixed_precision=True)
+    print(f"GANTrainer, mixed precision (bfloat16 on CPU): {mixed_s:.3f} s/step", flush=True)
 
-    from input_pipeline import measure as measure_input
-    inp = measure_input(folder=folder, image_size=64, batch_size=64, quick=args.quick)
+    quick = dict(batches=50, seed_batches=8) if args.quick else {}
+    inp = measure_input(folder=folder, image_size=64, batch_size=64, verbose=False, **quick)
     print(f"input: image_dataset {inp['image_dataset_images_per_s']:.0f} img/s, seed "
           f"{inp['seed_images_per_s']:.0f} img/s", flush=True)
 
-    if args.xla:
-        xla_table(steps)
+    if args.options:
+        options_table(steps)
 
     result = {
         "step_speedup_vs_seed": round(seed_s / eng_s, 3),
@@ -202,15 +177,18 @@ def main(argv=None):
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "engine_s_per_step": round(eng_s, 4),
         "seed_s_per_step": round(seed_s, 4),
+        "step_speedup_vs_seed_mixed": round(seed_s / mixed_s, 3),
+        "engine_mixed_s_per_step": round(mixed_s, 4),
         "engine_gflops_per_s": round(flops / eng_s / 1e9, 2),
         "gemm_gflops_per_s": round(peak / 1e9, 2),
-        "model": "anime64", "batch": 64, "xla": jit, "steps_timed": steps,
+        "model": "anime64", "batch": 64, "steps_timed": steps,
         "flops_formula": "3 x (G + 2 D forward FLOPs) per image",
     }
     print(f"\n{'figure':28s} value")
     for k in ("step_speedup_vs_seed", "flops_fraction_of_gemm", "input_speedup_vs_seed", "peak_rss_mb"):
         print(f"{k:28s} {result[k]}")
     print(json.dumps(result))
+    tmp_dir.cleanup()
     return result
 
 
