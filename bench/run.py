@@ -52,11 +52,18 @@ def gemm_flops(n=2048, seconds=2.0):
     return 2 * n ** 3 * reps / (time.perf_counter() - t0)
 
 
-def train_flops_per_image(g, d):
-    """Training FLOPs per image: 3 x forward (G + D on the real and on the fake image),
-    the usual rule that a backward pass costs about twice a forward pass."""
+def step_flops_per_image(g, d):
+    """FLOPs per image of one training step, as (engine, seed-004 loop).
+
+    Unit costs per network: a forward pass F, the activation gradients F, the weight
+    gradients F. Engine: G 3F; D on the real batch 3F; D on the fake batch 4F (forward,
+    then the D loss needs activation + weight gradients and the G loss activation
+    gradients again): 3 G + 7 D. Seed: ``predict`` (G), two ``train_on_batch`` of D (3 D
+    each), the combined model with D frozen (3 G + 2 D): 4 G + 8 D. Their ratio is the most
+    a FLOP-bound float32 step can gain from scheduling alone."""
     from ganutils.models import conv_flops
-    return 3 * (conv_flops(g) + 2 * conv_flops(d))
+    fg, fd = conv_flops(g), conv_flops(d)
+    return 3 * fg + 7 * fd, 4 * fg + 8 * fd
 
 
 def seed_step_time(folder, steps, batch=64):
@@ -156,9 +163,12 @@ def main(argv=None):
     seed_s, seed_learned = seed_step_time(folder, steps)
     print(f"seed-004-style loop: {seed_s:.3f} s/step (discriminator learns: {seed_learned})", flush=True)
     eng_s, g, d = engine_step_time(folder, steps)
-    flops = train_flops_per_image(g, d) * 64
-    print(f"GANTrainer, float32: {eng_s:.3f} s/step; "
-          f"{flops / 1e9:.1f} GFLOP/step = 3 x (G + 2 D forward) x 64 images", flush=True)
+    eng_f, seed_f = step_flops_per_image(g, d)
+    flops = eng_f * 64
+    print(f"GANTrainer, float32: {eng_s:.3f} s/step; {flops / 1e9:.1f} GFLOP/step "
+          f"(3 G + 7 D forward-pass FLOPs x 64 images)", flush=True)
+    print(f"seed loop work: {seed_f * 64 / 1e9:.1f} GFLOP/step (4 G + 8 D): a FLOP-bound step "
+          f"can gain at most {seed_f / eng_f:.2f}x over it by scheduling alone", flush=True)
     mixed_s, _, _ = engine_step_time(folder, steps, mixed_precision=True)
     print(f"GANTrainer, mixed precision (bfloat16 on CPU): {mixed_s:.3f} s/step", flush=True)
 
@@ -177,12 +187,13 @@ def main(argv=None):
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "engine_s_per_step": round(eng_s, 4),
         "seed_s_per_step": round(seed_s, 4),
+        "flop_bound_ceiling_speedup": round(seed_f / eng_f, 3),
         "step_speedup_vs_seed_mixed": round(seed_s / mixed_s, 3),
         "engine_mixed_s_per_step": round(mixed_s, 4),
         "engine_gflops_per_s": round(flops / eng_s / 1e9, 2),
         "gemm_gflops_per_s": round(peak / 1e9, 2),
         "model": "anime64", "batch": 64, "steps_timed": steps,
-        "flops_formula": "3 x (G + 2 D forward FLOPs) per image",
+        "flops_formula": "(3 G + 7 D) forward-pass FLOPs per image",
     }
     print(f"\n{'figure':28s} value")
     for k in ("step_speedup_vs_seed", "flops_fraction_of_gemm", "input_speedup_vs_seed", "peak_rss_mb"):

@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 . scripts/setup.sh
 rm -rf _build/html
 jupyter-book build . -W -n --keep-going
+python scripts/check_book.py   # every chapter page: outputs shown, Colab link right
 echo "The book: $(pwd)/_build/html/index.html"
