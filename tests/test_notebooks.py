@@ -51,6 +51,8 @@ def test_committed_outputs_are_real_and_small(path):
     info = nb.metadata.get("ganbook")
     assert info is not None, f"{path.name} was not executed by `python -m ganutils.run --book`"
     assert info["smoke"] is False, f"{path.name} holds smoke-run outputs"
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert not injected, f"{path.name}: papermill's injected parameters would override the defaults"
     unrun = [c for c in code_cells(nb) if c.get("outputs") and c.get("execution_count") is None]
     assert not unrun
     assert any("# NBVAL_CHECK_OUTPUT" in c.source for c in code_cells(nb)), "no checked cell"
@@ -94,3 +96,5 @@ def test_runner_injects_parameters_and_stamps_smoke_runs(tmp_path):
     assert printed.strip() == "3 y"
     assert done.metadata["ganbook"]["smoke"] is True
     assert done.metadata["ganbook"]["parameters"] == {"name": "y"}
+    # papermill's injected cell is dropped: the executed chapter keeps its own defaults
+    assert len(done.cells) == 2 and done.cells[0].source == params.source
