@@ -5,8 +5,10 @@
     python -m ganutils.run all --book                  # the book run: commits outputs in place
 
 Executed notebooks go to ``--out`` (default ``outputs/``) with their artifacts; ``--book``
-runs each chapter with ``BOOK_PARAMS`` (sized for a 2-core CPU) and writes the executed
-notebook back into ``notebooks/`` — that is how the committed outputs are produced.
+runs each chapter with ``BOOK_PARAMS`` (sized for a 2-core CPU; about two hours for all) and
+writes the executed notebook back into ``notebooks/`` once it has finished: that is how the
+committed outputs are produced. A book run's checkpoints stay in ``outputs/book/runs/``; if
+it is interrupted, ``python -m ganutils.run 5 --book -p resume True`` continues it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import ast
 import re
+import shutil
 import json
 import os
 import sys
@@ -30,6 +33,13 @@ NOTEBOOKS = ROOT / "notebooks"
 BOOK_PARAMS: dict[str, dict] = {
     "03_faces28": {"steps": 2400, "width": 0.5, "sample_every": 300, "checkpoint_every": 600,
                    "metric_every": 100, "progress": False},
+    "04_eyes128": {"width": 0.25, "steps": 3000, "sample_every": 250, "checkpoint_every": 500},
+    "05_anime64": {"width": 0.5, "steps": 2000, "sample_every": 200, "checkpoint_every": 500,
+                   "progress": False},
+    "06_tricks": {"width": 0.25, "steps": 800, "metric_every": 200, "eval_samples": 1000,
+                  "width128": 0.03125, "steps128": 100, "eval128": 200, "timing_steps": 3},
+    "07_evaluation": {"width": 0.5, "steps": 3000, "sample_every": 250, "checkpoint_every": 1000,
+                      "metric_every": 250},
 }
 
 
@@ -143,7 +153,18 @@ def main(argv=None):
         params.update(extra)
         target = nb if args.book else out / nb.name
         print(f"[run] {nb.stem} {json.dumps(params)}{' (smoke)' if args.smoke else ''}", flush=True)
-        seconds = run(nb, target.resolve(), params, smoke=args.smoke, log_output=args.log)
+        # Papermill writes its output cell by cell. A book run goes to outputs/ first and
+        # replaces the chapter only when it finished, so an interrupted or failed run never
+        # leaves a half-executed chapter behind.
+        # The kernel's working folder holds the run's artifacts (runs/...: checkpoints, grids).
+        # It is never notebooks/, where nbval's smoke runs write theirs: a test run must not
+        # wipe the checkpoints a book run continues from (`-p resume True`).
+        work = (out / "book" / nb.name) if args.book else target
+        cwd = work.resolve().parent
+        cwd.mkdir(parents=True, exist_ok=True)
+        seconds = run(nb, work.resolve(), params, smoke=args.smoke, cwd=cwd, log_output=args.log)
+        if args.book:
+            shutil.move(str(work), str(target))
         print(f"[run] {nb.stem} done in {seconds:.1f} s -> {target}", flush=True)
         summary.append({"chapter": nb.stem, "seconds": round(seconds, 1), "parameters": params})
     out.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -415,8 +416,12 @@ def _distributed_from(strategy, stream, start):
 def _progress(start, steps, enabled):
     if not enabled or steps <= start:
         return None
-    from tqdm.auto import tqdm
-    return tqdm(total=steps, initial=start, unit="step", dynamic_ncols=True)
+    import warnings
+    with warnings.catch_warnings():   # without ipywidgets tqdm.auto falls back to a text bar
+        warnings.simplefilter("ignore")  # and warns (TqdmWarning) about it; the text bar is fine
+        from tqdm.auto import tqdm
+    return tqdm(total=steps, initial=start, unit="step", dynamic_ncols=True,
+                mininterval=5 if not sys.stderr.isatty() else 0.1)
 
 
 def _write_json_atomic(path, obj):

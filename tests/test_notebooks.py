@@ -98,3 +98,35 @@ def test_runner_injects_parameters_and_stamps_smoke_runs(tmp_path):
     assert done.metadata["ganbook"]["parameters"] == {"name": "y"}
     # papermill's injected cell is dropped: the executed chapter keeps its own defaults
     assert len(done.cells) == 2 and done.cells[0].source == params.source
+
+
+def _probe_chapter(folder, body):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell("fail = False")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
+    path = folder / "01_probe.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_book_run_replaces_a_chapter_only_when_it_finishes(tmp_path):
+    chapters, out = tmp_path / "notebooks", tmp_path / "outputs"
+    chapters.mkdir()
+    body = ("from pathlib import Path\n"
+            "Path('runs').mkdir(exist_ok=True); Path('runs/artifact').write_text('x')\n"
+            "assert not fail, 'stopped on purpose'\nprint('trained')")
+    chapter = _probe_chapter(chapters, body)
+    before = chapter.read_bytes()
+    with pytest.raises(Exception, match="stopped on purpose"):
+        run.main(["1", "--book", "--notebooks", str(chapters), "--out", str(out), "-p", "fail", "True"])
+    assert chapter.read_bytes() == before, "a failed book run must leave the chapter as it was"
+    # artifacts go to outputs/book, never next to the chapters (where nbval's runs write)
+    assert (out / "book" / "runs" / "artifact").exists() and not (chapters / "runs").exists()
+
+    run.main(["1", "--book", "--notebooks", str(chapters), "--out", str(out)])
+    done = nbformat.read(chapter, as_version=4)
+    assert done.metadata["ganbook"]["smoke"] is False
+    assert done.cells[-1].outputs[0]["text"].strip() == "trained"
+    assert not (out / "book" / chapter.name).exists()
