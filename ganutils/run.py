@@ -106,6 +106,57 @@ _TF_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\
                      r"|[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] .*)\n?", re.M)
 
 
+def _final_state(text):
+    """What a terminal shows for text written with carriage returns (a progress bar
+    redrawn in place): each line keeps only what follows its last ``\\r``."""
+    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
+
+
+def _shrink_image(out, max_png_bytes):
+    """Store a large PNG figure (sample grids of noisy GAN images compress badly) as a
+    JPEG of the same pixels, quality 90, when that is smaller: the page stays light."""
+    import base64
+    import io
+    from PIL import Image
+    data = out.get("data", {})
+    if "image/png" not in data or len(data["image/png"]) * 3 // 4 <= max_png_bytes:
+        return
+    image = Image.open(io.BytesIO(base64.b64decode(data["image/png"])))
+    if image.mode in ("RGBA", "LA", "P"):
+        background = Image.new("RGB", image.size, "white")
+        background.paste(image.convert("RGBA"), mask=image.convert("RGBA").split()[-1])
+        image = background
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=90)
+    jpeg = base64.b64encode(buffer.getvalue()).decode()
+    if len(jpeg) < len(data["image/png"]):
+        del data["image/png"]
+        data["image/jpeg"] = jpeg
+
+
+def tidy_outputs(outputs, max_png_bytes=400_000):
+    """A code cell's outputs as the page should show them: TensorFlow's C++ log lines
+    dropped, consecutive stream outputs merged, progress bars reduced to their last state,
+    and large PNG figures stored as JPEG."""
+    kept = []
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            text = out["text"]
+            if out.get("name") == "stderr":
+                text = _TF_LOG.sub("", text)
+            if kept and kept[-1].get("output_type") == "stream" and kept[-1]["name"] == out["name"]:
+                kept[-1]["text"] += text
+                continue
+            out["text"] = text
+        else:
+            _shrink_image(out, max_png_bytes)
+        kept.append(out)
+    for out in kept:
+        if out.get("output_type") == "stream":
+            out["text"] = _final_state(out["text"])
+    return [out for out in kept if out.get("output_type") != "stream" or out["text"].strip()]
+
+
 def _finish(path, **info):
     """Tidy an executed notebook: drop TensorFlow's C++ log lines from its outputs, and
     record how it was executed in its metadata (``ganbook``), so a test can refuse
@@ -117,16 +168,8 @@ def _finish(path, **info):
     # defaults (smoke values under nbval, the reader's defaults in Colab).
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        kept = []
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and out.get("name") == "stderr":
-                out["text"] = _TF_LOG.sub("", out["text"])
-                if not out["text"].strip():
-                    continue
-            kept.append(out)
-        cell["outputs"] = kept
+        if cell.cell_type == "code":
+            cell["outputs"] = tidy_outputs(cell.get("outputs", []))
     nb.metadata["ganbook"] = {k: (round(v, 1) if isinstance(v, float) else v) for k, v in info.items()}
     nbformat.write(nb, str(path))
 

@@ -73,8 +73,10 @@ class GANTrainer:
     ``labels`` is ``"hard"``, ``"smooth"`` or ``"noisy"``; optimisers are Keras
     optimizers or recipe dicts; ``checkpoint_dir`` makes ``fit`` resumable; ``out_dir``
     (defaults to ``checkpoint_dir``) receives sample grids, the GIF, curves and
-    ``history.json``. ``jit_compile`` compiles the step with XLA; ``strategy`` is a
-    ``tf.distribute`` strategy whose scope the models were built in.
+    ``history.json``. ``jit_compile`` compiles the step with XLA: off for every model,
+    because on a 2-core CPU it made each of them slower (``python bench/run.py --options``:
+    28×28 1.73 vs 0.48 s/step, 64×64 1.74 vs 0.85, 128×128 5.16 vs 3.45); try it on a GPU.
+    ``strategy`` is a ``tf.distribute`` strategy whose scope the models were built in.
     """
 
     def __init__(self, generator, discriminator, *, latent_dim=None, g_optimizer=None,

@@ -59,6 +59,10 @@ def test_committed_outputs_are_real_and_small(path):
     # outputs must not leak TensorFlow's C++ start-up log
     text = json.dumps([c.get("outputs", []) for c in code_cells(nb)])
     assert "absl::InitializeLog" not in text and "oneDNN custom operations" not in text
+    # tidied as the runner tidies: no progress-bar redraws, streams merged, no huge PNGs
+    for cell in code_cells(nb):
+        outputs = json.loads(json.dumps(cell.get("outputs", [])))
+        assert run.tidy_outputs(outputs) == cell.get("outputs", []), cell.source[:80]
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
@@ -130,3 +134,33 @@ def test_book_run_replaces_a_chapter_only_when_it_finishes(tmp_path):
     assert done.metadata["ganbook"]["smoke"] is False
     assert done.cells[-1].outputs[0]["text"].strip() == "trained"
     assert not (out / "book" / chapter.name).exists()
+
+
+def test_tidy_outputs_keeps_what_a_terminal_shows():
+    out = nbformat.v4.new_output
+    outputs = [out("stream", name="stderr", text="I0000 00:00:1795531618.571560   13338 port.cc:153] oneDNN\n"),
+               out("stream", name="stderr", text="\r  0%|   | 0/3"),
+               out("stream", name="stderr", text="\r 33%|#  | 1/3\r100%|###| 3/3\n"),
+               out("stream", name="stdout", text="a\n"), out("stream", name="stdout", text="b\n")]
+    tidy = run.tidy_outputs(outputs)
+    assert [(o["name"], o["text"]) for o in tidy] == [("stderr", "100%|###| 3/3\n"), ("stdout", "a\nb\n")]
+
+
+def test_tidy_outputs_stores_large_png_figures_as_jpeg():
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+    noise = np.random.default_rng(0).integers(0, 256, (500, 500, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise).save(buffer, "PNG")
+    png = base64.b64encode(buffer.getvalue()).decode()
+    figure = nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})
+    small = nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})
+    (big,) = run.tidy_outputs([figure])
+    assert "image/png" not in big["data"] and len(big["data"]["image/jpeg"]) < len(png)
+    jpeg = Image.open(io.BytesIO(base64.b64decode(big["data"]["image/jpeg"])))
+    assert jpeg.size == (500, 500)
+    (kept,) = run.tidy_outputs([small], max_png_bytes=10**7)
+    assert kept["data"]["image/png"] == png
