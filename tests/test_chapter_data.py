@@ -20,15 +20,19 @@ from ganutils.data import synthetic
 
 N_JPEG, N_PNG = 24, 16
 N = N_JPEG + N_PNG
+N_MANY = 600   # chapter 7 holds out 200 faces (its smoke n_eval) and needs 6 × 64 to train on
 
 #: chapter stem -> (source kinds to train on, parameters that keep the smoke run cheap,
-#: how many of the N photos the chapter must report as training images: chapters 4 and 5
-#: hold some photos out for their scores)
+#: how many of the photos the chapter must report as training images: chapters 4, 5
+#: and 7 hold some photos out for their scores)
 CHAPTERS = {
     "03_faces28": (("folder", "zip"), {"batch_size": 16, "width": 0.25}, N),
     "04_eyes128": (("folder",), {"batch_size": 8}, N - max(16, N // 10)),
     "05_anime64": (("folder",), {"batch_size": 8, "n_eval": 16}, N - 16),
+    "07_evaluation": (("many",), {"batch_size": 16}, N_MANY - 200),
 }
+#: how a chapter reports its training set, when not as "training images: N"
+REPORTS = {"07_evaluation": r"(\d+) training faces"}
 CELEBA_W, CELEBA_H, FACE = 178, 218, 108  # aligned CelebA size and seed 002's face square
 
 
@@ -53,7 +57,11 @@ def photos(tmp_path_factory):
     with zipfile.ZipFile(archive, "w") as z:
         for path in sorted(folder.iterdir()):
             z.write(path, f"img_align_celeba/{path.name}")
-    return {"folder": folder, "zip": archive}
+    many = root / "many"
+    many.mkdir()
+    for i, face in enumerate(synthetic("faces", N_MANY, size=64, seed=4)[0]):
+        Image.fromarray(face).resize((CELEBA_W, CELEBA_H), Image.BICUBIC).save(many / f"{i:06d}.jpg")
+    return {"folder": folder, "zip": archive, "many": many}
 
 
 def _printed(nb):
@@ -73,7 +81,7 @@ def test_chapter_trains_on_photo_files(chapter, kind, photos, tmp_path):
     nb = nbformat.read(executed, as_version=4)
     assert nb.metadata["ganbook"]["smoke"] is True
     expected = CHAPTERS[chapter][2]
-    counts = [int(n) for n in re.findall(r"training images: (\d+)", _printed(nb))]
+    counts = [int(n) for n in re.findall(REPORTS.get(chapter, r"training images: (\d+)"), _printed(nb))]
     assert counts == [expected], f"expected one 'training images: {expected}' line, got {counts}"
     # it trained: the fixed-noise grids of the run are where out_dir says
     grids = sorted((out_dir / "samples").glob("step_*.png"))
