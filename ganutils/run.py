@@ -33,7 +33,7 @@ NOTEBOOKS = ROOT / "notebooks"
 BOOK_PARAMS: dict[str, dict] = {
     "03_faces28": {"steps": 2400, "width": 0.5, "sample_every": 300, "checkpoint_every": 600,
                    "metric_every": 100, "progress": False},
-    "04_eyes128": {"width": 0.25, "steps": 3000, "sample_every": 250, "checkpoint_every": 500},
+    "04_eyes128": {"width": 0.25, "steps": 6000, "sample_every": 500, "checkpoint_every": 1000},
     "05_anime64": {"width": 0.5, "steps": 2000, "sample_every": 200, "checkpoint_every": 500,
                    "progress": False},
     "06_tricks": {"width": 0.25, "steps": 800, "metric_every": 200, "eval_samples": 1000,
