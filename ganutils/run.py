@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import ast
-import re
-import shutil
 import json
 import os
+import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -158,9 +158,9 @@ def tidy_outputs(outputs, max_png_bytes=400_000):
 
 
 def _finish(path, **info):
-    """Tidy an executed notebook: drop TensorFlow's C++ log lines from its outputs, and
-    record how it was executed in its metadata (``ganbook``), so a test can refuse
-    committed chapters whose outputs come from a smoke run."""
+    """Tidy an executed notebook (papermill's injected cell dropped, outputs through
+    ``tidy_outputs``) and record how it was executed in its metadata (``ganbook``), so a
+    test can refuse committed chapters whose outputs come from a smoke run."""
     import nbformat
     nb = nbformat.read(str(path), as_version=4)
     # papermill's "injected-parameters" cell holds the run's values, which are recorded in
