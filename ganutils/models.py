@@ -318,3 +318,11 @@ def conv_flops(model):
         elif isinstance(layer, keras.layers.Dense):
             total += 2 * layer.input.shape[-1] * layer.units
     return int(total)
+
+
+def layer_table(model):
+    """Print one line per layer of ``model``: its type, output shape and number of weights,
+    then the total. Chapter 3 reads the seed's models this way; later chapters reuse it."""
+    for layer in model.layers[1:]:   # layers[0] is the input
+        print(f"  {type(layer).__name__:>19} {str(layer.output.shape[1:]):>15} {layer.count_params():>10,}")
+    print(f"  {'total':>19} {'':>15} {model.count_params():>10,}")

@@ -129,3 +129,13 @@ def test_bad_arguments(kwargs, match):
     name = kwargs.pop("name")
     with pytest.raises(ValueError, match=match):
         models.build(name, **kwargs)
+
+
+def test_layer_table_lists_every_layer_and_the_total(capsys):
+    g, _ = models.build("anime64", width=0.25, seed=0)
+    models.layer_table(g)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(g.layers)   # one per layer after the input, and the total
+    assert lines[0].split()[0] == type(g.layers[1]).__name__
+    assert lines[-1].split() == ["total", f"{g.count_params():,}"]
+    assert sum(int(line.split()[-1].replace(",", "")) for line in lines[:-1]) == g.count_params()
