@@ -122,10 +122,10 @@ def _shrink_image(out, max_png_bytes):
     if "image/png" not in data or len(data["image/png"]) * 3 // 4 <= max_png_bytes:
         return
     image = Image.open(io.BytesIO(base64.b64decode(data["image/png"])))
-    if image.mode in ("RGBA", "LA", "P"):
-        background = Image.new("RGB", image.size, "white")
-        background.paste(image.convert("RGBA"), mask=image.convert("RGBA").split()[-1])
-        image = background
+    if image.mode in ("RGBA", "LA", "P"):   # JPEG has no alpha: composite on white
+        rgba = image.convert("RGBA")
+        image = Image.new("RGB", image.size, "white")
+        image.paste(rgba, mask=rgba.getchannel("A"))
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, "JPEG", quality=90)
     jpeg = base64.b64encode(buffer.getvalue()).decode()
