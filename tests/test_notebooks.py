@@ -55,7 +55,9 @@ def test_committed_outputs_are_real_and_small(path):
     assert not injected, f"{path.name}: papermill's injected parameters would override the defaults"
     unrun = [c for c in code_cells(nb) if c.get("outputs") and c.get("execution_count") is None]
     assert not unrun
-    assert any("# NBVAL_CHECK_OUTPUT" in c.source for c in code_cells(nb)), "no checked cell"
+    checked = [c for c in code_cells(nb) if "nbval-check-output" in c.metadata.get("tags", [])]
+    assert checked, "no cell tagged nbval-check-output"
+    assert not any("NBVAL_CHECK_OUTPUT" in c.source for c in code_cells(nb)), "use the cell tag"
     # outputs must not leak TensorFlow's C++ start-up log
     text = json.dumps([c.get("outputs", []) for c in code_cells(nb)])
     assert "absl::InitializeLog" not in text and "oneDNN custom operations" not in text
