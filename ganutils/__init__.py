@@ -3,12 +3,36 @@
 Modules are named for what they do: ``data`` (embedded datasets, image pipelines,
 downloads), ``models`` (the seeds' generators and discriminators), ``train`` (the
 training engine), ``viz`` (grids, curves, GIFs) and ``metrics`` (SWD, FID, factor
-coverage). Import the one you need; importing ``ganutils`` itself is cheap.
+coverage). ``import ganutils`` is cheap (no TensorFlow): each submodule is imported the first time
+it is used, so ``import ganutils; ganutils.data.synthetic("faces", 16)`` works, as does
+``from ganutils import data``.
 """
 
 __version__ = "0.1.0"
 
+import importlib as _importlib
 import os as _os
+
+#: Submodules reachable as attributes of the package, imported on first use (PEP 562). Names that do not
+#: exist (yet) in this version raise AttributeError as usual.
+_SUBMODULES = ("data", "models", "train", "viz", "metrics", "losses", "augment", "recipes", "run", "params",
+               "pretrained")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        try:
+            return _importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise  # the submodule exists but needs something that is missing: say so
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    from importlib.util import find_spec
+    return sorted(set(globals()) | {m for m in _SUBMODULES if find_spec(f"{__name__}.{m}") is not None})
+
 
 #: Set by `pytest --nbval-lax notebooks` (notebooks/conftest.py) and `python -m ganutils.run --smoke`.
 SMOKE_ENV = "GANBOOK_SMOKE"
