@@ -83,18 +83,25 @@ def plot_history(history, path=None, smooth=None):
 
     A discriminator that wins outright shows D(x) -> 1 and D(G(z)) -> 0; at the game's
     equilibrium both sit at 0.5. ``smooth`` averages over that many steps (default: ~1 %).
-    """
-    import matplotlib
-    if path is not None:
-        matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    ``history``: lists ``d_loss``, ``g_loss`` and optionally ``d_real``, ``d_fake`` (one value per step).
 
+    Without ``path`` the figure is made with pyplot, for a notebook to show. With ``path`` it is a
+    plain ``matplotlib.figure.Figure`` saved as a PNG (90 dpi): pyplot's backend and list of open
+    figures are left as they were, so a training run never changes how the reader's own plots
+    display. Returns the figure either way. Raises ``ValueError`` for a history without steps.
+    """
     n = len(history.get("d_loss", []))
     if n == 0:
         raise ValueError("history has no steps to plot")
+    if path is None:
+        import matplotlib.pyplot as plt
+        fig = plt.figure(figsize=(11, 3.6))
+    else:
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=(11, 3.6))  # not registered with pyplot: nothing to close, no backend needed
+    a, b = fig.subplots(1, 2)
     smooth = smooth or max(1, n // 100)
     steps = np.arange(1, n + 1)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
     for key, label in (("d_loss", "discriminator loss"), ("g_loss", "generator loss")):
         a.plot(steps, _smooth(history[key], smooth), label=label)
     a.set_xlabel("step")
@@ -112,7 +119,6 @@ def plot_history(history, path=None, smooth=None):
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=90)
-        plt.close(fig)
     return fig
 
 
