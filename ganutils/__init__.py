@@ -38,10 +38,12 @@ def __dir__():
 SMOKE_ENV = "GANBOOK_SMOKE"
 
 
-def smoke(full, quick):
-    """``quick`` in a smoke run (tests: the chapter must only *run*), else ``full``.
+def smoke(full, test):
+    """``full`` in a normal run; ``test`` in a smoke run, i.e. when the tests execute a chapter.
 
-    A chapter's parameters cell writes ``steps = ganutils.smoke(3000, 5)`` so the reader
-    sees both the real setting and the one the tests use.
+    A smoke run only checks that every cell of a chapter runs (``pytest --nbval-lax notebooks`` and
+    ``python -m ganutils.run --smoke`` set the environment variable ``GANBOOK_SMOKE=1``), so it uses tiny
+    settings. A parameters cell writes ``steps: Count = ganutils.smoke(6000, 6)``: the reader sees the
+    real setting and the test's at once, and gets ``full``.
     """
-    return quick if _os.environ.get(SMOKE_ENV, "") not in ("", "0") else full
+    return test if _os.environ.get(SMOKE_ENV, "") not in ("", "0") else full

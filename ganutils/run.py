@@ -66,6 +66,14 @@ def select(names, folder=NOTEBOOKS):
     return picked
 
 
+def parameters_cell(nb):
+    """The code cell tagged ``parameters`` of a notebook (an ``nbformat`` node); SystemExit if none."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            return cell
+    raise SystemExit("no code cell tagged 'parameters' in the notebook")
+
+
 def parse_value(text):
     """``-p`` values are Python literals when they parse as one (5, 0.5, True, [1, 2]),
     otherwise strings (paths)."""

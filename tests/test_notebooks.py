@@ -8,7 +8,7 @@ import nbformat
 import pytest
 import yaml
 
-from ganutils import run
+from ganutils import params, run
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = run.chapters(ROOT / "notebooks")
@@ -42,6 +42,35 @@ def test_one_parameters_cell_with_smoke_step_counts(path):
     assert len(tagged) == 1, f"{path.name}: expected one cell tagged 'parameters', found {len(tagged)}"
     assert "ganutils.smoke(" in tagged[0].source
     assert "seed" in tagged[0].source
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_parameter_has_a_kind_and_the_next_cell_checks_them(path):
+    nb = nbformat.read(path, as_version=4)
+    cell = run.parameters_cell(nb)
+    assert cell.source.startswith("# ganutils.smoke(full, test): "), "first line must say what smoke() means"
+    kinds = params.declared(cell.source)
+    untyped = [name for name, kind in kinds.items() if kind is None]
+    assert kinds and not untyped, f"{path.name}: parameters without a kind annotation: {untyped}"
+    after = nb.cells[nb.cells.index(cell) + 1]
+    assert after.cell_type == "code" and after.source.rstrip().endswith("ganutils.params.check(globals())")
+    long = [line for c in (cell, after) for line in c.source.split("\n") if len(line) > 80]
+    assert not long, f"{path.name}: lines over 80 characters: {long}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_the_defaults_and_the_book_parameters_pass_their_own_check(path, monkeypatch):
+    import ganutils
+    nb = nbformat.read(path, as_version=4)
+    source = run.parameters_cell(nb).source
+    for smoke in ("", "1"):
+        monkeypatch.setenv(ganutils.SMOKE_ENV, smoke)
+        namespace = {"ganutils": ganutils}
+        exec(source, namespace)
+        namespace.update(run.BOOK_PARAMS.get(path.stem, {}) if not smoke else {})
+        params.check(namespace)
+    unknown = set(run.BOOK_PARAMS.get(path.stem, {})) - set(params.declared(source))
+    assert not unknown, f"BOOK_PARAMS names that {path.name} does not declare: {unknown}"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

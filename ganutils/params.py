@@ -1,0 +1,283 @@
+"""Chapter parameters: each knob declares the kind of value it takes, checked before any work starts.
+
+A chapter's parameters cell annotates every knob with its kind, and the cell right after it checks them::
+
+    steps: Count = ganutils.smoke(6000, 6)      # parameters cell (papermill may inject new values after it)
+    ganutils.params.check(globals())            # next cell: coerce what is safe, or stop with one message
+
+``check`` reads the annotations and the *current* values, so values injected by papermill (or typed by
+the reader) are the ones checked. Safe coercions are written back (``6.0`` and ``"6"`` -> ``6``,
+``"true"`` -> ``True``); anything else (``6.5``, ``"abc"``, ``-3`` steps, a data folder that does not
+exist) stops with one :class:`ParameterError` naming the parameter, the value and what is expected.
+``python -m ganutils.run`` applies the same kinds to its ``-p NAME VALUE`` options before it starts a
+kernel (:func:`declared` reads them from the cell's source without running it).
+
+Kinds: :data:`Count` (whole number >= 0), :data:`Size` (whole number >= 1), :data:`Positive`
+(number > 0), :data:`Number`, :data:`Fraction` (number in [0, 1]), :data:`Flag` (bool),
+:data:`Text`, :func:`OneOf`, :data:`Crop`, :data:`DataSource` (an embedded kind name, or an
+existing folder / glob / .zip / .npy of images), :data:`CacheFile` (None or a ``.npy`` path) and
+:data:`OutDir` (a folder path).
+Papermill itself reads annotated parameters (``papermill --help-notebook``).
+"""
+
+from __future__ import annotations
+
+import ast
+import glob
+import math
+import numbers
+import os
+import zipfile
+from pathlib import Path
+
+__all__ = ["ParameterError", "Kind", "check", "declared", "OneOf", "Count", "Size", "Positive", "Number",
+           "Fraction", "Flag", "Text", "Crop", "DataSource", "CacheFile", "OutDir"]
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+class ParameterError(ValueError):
+    """A parameter's value is not of its declared kind: the message names it, its value and what is expected.
+
+    In Jupyter the message is shown alone (``_render_traceback_``), without a traceback: the cell that
+    raised it is the check cell, and the line to fix is in the parameters cell above it.
+    """
+
+    def _render_traceback_(self):
+        return [f"ParameterError: {line}" if i == 0 else line for i, line in enumerate(str(self).split("\n"))]
+
+
+class Kind:
+    """A kind of parameter value. ``kind.coerce(value)`` returns the value in its proper type (e.g. ``6``
+    for ``6.0``) or raises ``ValueError`` whose message says what is expected and, for paths, what is wrong.
+    """
+
+    def __init__(self, name, expected, convert):
+        self.name, self.expected, self._convert = name, expected, convert
+
+    def coerce(self, value):
+        try:
+            result = self._convert(value)
+        except (TypeError, ValueError, OverflowError) as e:
+            reason = str(e)
+            raise ValueError((f"{reason}; " if reason else "") + f"expected {self.expected}") from None
+        return result
+
+    def __repr__(self):
+        return f"<parameter kind {self.name}: {self.expected}>"
+
+
+def _bad(reason=""):
+    raise ValueError(reason)
+
+
+def _number(value):
+    """int or float from a number or a numeric string; bools, NaN and infinities are refused."""
+    if isinstance(value, bool) or (hasattr(value, "dtype") and value.dtype.kind == "b"):
+        _bad()
+    if isinstance(value, str):
+        text = value.strip().replace("_", "")
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                _bad()
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(value):
+        return float(value)
+    _bad()
+
+
+def _whole(value):
+    number = _number(value)
+    if isinstance(number, float):
+        if not number.is_integer():
+            _bad()
+        number = int(number)
+    return number
+
+
+def _at_least(lowest, convert):
+    def check(value):
+        number = convert(value)
+        if number < lowest:
+            _bad()
+        return number
+    return check
+
+
+def _positive(value):
+    number = _number(value)
+    if number <= 0:
+        _bad()
+    return number
+
+
+def _fraction(value):
+    number = _number(value)
+    if not 0 <= number <= 1:
+        _bad()
+    return number
+
+
+def _flag(value):
+    if isinstance(value, bool):
+        return value
+    if hasattr(value, "dtype") and value.dtype.kind == "b":
+        return bool(value)
+    if isinstance(value, numbers.Integral) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    _bad()
+
+
+def _text(value):
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        _bad()
+    return value
+
+
+def OneOf(*choices):
+    """The kind of a parameter that takes one of ``choices`` (e.g. ``OneOf("center", "celeba", "none")``)."""
+    def convert(value):
+        if value not in choices:
+            _bad()
+        return value
+    return Kind("OneOf", "one of " + ", ".join(repr(c) for c in choices), convert)
+
+
+def _kinds():
+    from .data.procedural import KINDS
+    return tuple(KINDS)
+
+
+def _has_image(folder):
+    """True when a folder holds at least one image file (searched recursively, stops at the first)."""
+    from .data.files import IMAGE_EXTENSIONS
+    for _, dirs, files in os.walk(folder, followlinks=True):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__MACOSX"]
+        if any(f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".") for f in files):
+            return True
+    return False
+
+
+def _data_source(value):
+    text = _text(value)
+    if text in _kinds():
+        return text
+    path = Path(text).expanduser()
+    if path.is_dir():
+        if not _has_image(path):
+            _bad(f"the folder {text} holds no image files")
+        return text
+    if path.is_file():
+        if path.suffix.lower() == ".npy" or zipfile.is_zipfile(path):
+            return text
+        _bad(f"{text} is a file but neither a .zip archive nor a .npy array")
+    if set("*?[") & set(text):
+        if not any(os.path.isfile(p) for p in glob.iglob(os.path.expanduser(text), recursive=True)):
+            _bad(f"the glob pattern {text} matches no files")
+        return text
+    _bad(f"no such folder or file: {text}")
+
+
+def _cache_file(value):
+    if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
+        return None
+    text = _text(value)
+    if not text.endswith(".npy"):
+        _bad()
+    return text
+
+
+def _out_dir(value):
+    text = _text(value)
+    if not text.strip():
+        _bad("an empty path")
+    if Path(text).expanduser().is_file():
+        _bad(f"{text} is a file")
+    return text
+
+
+#: A whole number >= 0 (step counts, epochs, seeds). Accepts 6, 6.0 and "6"; refuses 6.5, "abc", -3.
+Count = Kind("Count", "a whole number >= 0", _at_least(0, _whole))
+#: A whole number >= 1 (image sizes, batch sizes, numbers of images, steps between two events).
+Size = Kind("Size", "a whole number >= 1", _at_least(1, _whole))
+#: Any finite number (an int stays an int).
+Number = Kind("Number", "a number", _number)
+#: A finite number > 0 (widths, learning rates).
+Positive = Kind("Positive", "a number > 0", _positive)
+#: A number in [0, 1].
+Fraction = Kind("Fraction", "a number from 0 to 1", _fraction)
+#: True or False; also accepts 1/0 and the strings "true"/"false", "yes"/"no", "on"/"off".
+Flag = Kind("Flag", "True or False", _flag)
+#: Any string.
+Text = Kind("Text", "a string", _text)
+#: Where images come from: an embedded kind ("faces", "eyes", "anime"), or an existing folder of images,
+#: glob pattern, .zip of images or .npy array. Checked at once, so a wrong path stops before any work.
+DataSource = Kind("DataSource", "an embedded kind (faces, eyes, anime), or an existing folder of images, "
+                  "a glob pattern, a .zip or a .npy file", _data_source)
+#: None, or the path of a .npy file that keeps decoded images for next time (it need not exist yet).
+CacheFile = Kind("CacheFile", "None or a path ending in .npy", _cache_file)
+#: How a photo is cropped to a square (as ``ganutils.data.load_images``' ``crop``).
+Crop = OneOf("center", "celeba", "none")
+#: A folder path for a run's files (created when needed; it must not be an existing file).
+OutDir = Kind("OutDir", "a folder path", _out_dir)
+
+
+def check(namespace):
+    """Check every annotated parameter in ``namespace`` (a notebook's ``globals()``) against its kind.
+
+    Values that only differ in type (``6.0`` or ``"6"`` for a :data:`Count`) are converted and written
+    back into ``namespace``; returns None, so the check cell shows nothing when all is well. Raises
+    :class:`ParameterError` with one line per wrong parameter, naming it, its value and what is expected.
+    Names without a :class:`Kind` annotation are left alone.
+    """
+    annotations = namespace.get("__annotations__", {})
+    kinds = {name: kind for name, kind in annotations.items() if isinstance(kind, Kind)}
+    problems, checked = [], {}
+    for name, kind in kinds.items():
+        if name not in namespace:
+            continue
+        try:
+            checked[name] = kind.coerce(namespace[name])
+        except ValueError as e:
+            problems.append(f"parameter {name} = {namespace[name]!r}: {e}")
+    if problems:
+        raise ParameterError("\n".join(problems) + "\nFix the value in the parameters cell (or the -p "
+                             "option) and run again.")
+    namespace.update(checked)
+
+
+def declared(source):
+    """The parameters a parameters cell declares, read from its source without running it.
+
+    Returns ``{name: kind}`` in the cell's order; ``kind`` is a :class:`Kind`, or None for a name
+    assigned without an annotation. Annotations are evaluated with this module's names only
+    (``Count``, ``OneOf("a", "b")``, ``params.Count``, ``ganutils.params.Count``). Raises ``SyntaxError`` for a cell that
+    is not Python.
+    """
+    import ganutils
+    names = {k: v for k, v in globals().items() if not k.startswith("_")}
+    names["ganutils"], names["params"] = ganutils, ganutils.params
+    found = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            try:
+                kind = eval(compile(ast.Expression(node.annotation), "<parameters>", "eval"),
+                            {"__builtins__": {}}, names)
+            except Exception:
+                kind = None
+            found[node.target.id] = kind if isinstance(kind, Kind) else None
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = None
+    return found
