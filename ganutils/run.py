@@ -22,6 +22,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from traceback import format_exception
 
 from . import SMOKE_ENV
 
@@ -83,29 +84,134 @@ def parse_value(text):
         return text
 
 
-def run(notebook, output, parameters=None, smoke=False, cwd=None, log_output=False):
-    """Execute one notebook with papermill; returns the seconds it took."""
+def _coerce(chapter, name, value, kind):
+    """``value`` (a ``-p`` string, or a Python value from ``BOOK_PARAMS``) as ``kind`` wants it."""
+    from . import params
+    parsed = parse_value(value) if isinstance(value, str) else value
+    if kind is None:
+        return parsed
+    error = None
+    for candidate in ([parsed, value] if parsed is not value else [value]):
+        try:
+            coerced = kind.coerce(candidate)
+            break
+        except ValueError as e:
+            error = error or e
+    else:
+        raise SystemExit(f"{chapter.stem}: parameter {name} = {parsed!r}: {error}")
+    # The kernel runs in another folder: a relative data or cache path means the caller's folder.
+    if kind in (params.DataSource, params.CacheFile) and isinstance(coerced, str) \
+            and coerced not in params._kinds() and not os.path.isabs(os.path.expanduser(coerced)):
+        coerced = os.path.abspath(coerced)
+    return coerced
+
+
+def check_parameters(notebooks, given):
+    """Check parameters against each chapter's parameters cell before any kernel starts.
+
+    ``given`` maps names to values: strings as typed after ``-p`` (``"6.0"``, ``"abc"``, a path) or
+    Python values (``BOOK_PARAMS``). Each value is converted to the kind the cell declares
+    (:mod:`ganutils.params`: ``"6.0"`` -> 6 for a ``Count``; data paths must exist and relative ones
+    become absolute). Returns ``{notebook: {name: value}}``; a chapter gets only the names its cell
+    declares. Raises SystemExit with one message for a name no selected chapter declares (with the
+    closest name, by ``difflib``) or a value of the wrong kind.
+    """
+    import difflib
+
+    import nbformat
+
+    from . import params
+    declared = {}
+    for nb in notebooks:
+        cell = parameters_cell(nbformat.read(str(nb), as_version=4))
+        declared[nb] = params.declared(cell.source)
+    checked = {nb: {} for nb in notebooks}
+    for name, value in given.items():
+        owners = [nb for nb in notebooks if name in declared[nb]]
+        if not owners:
+            known = sorted(set().union(*declared.values()))
+            close = difflib.get_close_matches(name, known, n=1)
+            where = notebooks[0].stem if len(notebooks) == 1 else "none of the chapters selected"
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise SystemExit(f"{where}: no parameter {name!r} (-p {name}).{hint}\n"
+                             f"Parameters: {', '.join(known)}")
+        for nb in owners:
+            checked[nb][name] = _coerce(nb, name, value, declared[nb][name])
+    return checked
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _failure(chapter, error, log):
+    """A few lines naming the chapter, the cell (number in the chapter and first line) and the
+    error; the full traceback is appended to ``log``."""
+    import nbformat
+    source = getattr(error, "source", None)
+    cells = nbformat.read(str(chapter), as_version=4).cells
+    numbers = [i + 1 for i, c in enumerate(cells) if source is not None and c.source == source]
+    if numbers:
+        first = next((line for line in source.split("\n") if line.strip() and not line.startswith("#")),
+                     source.split("\n")[0])
+        where = f"cell {numbers[0]} of {len(cells)}: {first.strip()[:70]}"
+    else:
+        where = "while starting or talking to the kernel"
+    ename = getattr(error, "ename", type(error).__name__)
+    evalue = str(getattr(error, "evalue", error))
+    message = "\n      ".join(evalue.strip().split("\n")[:4])
+    traceback = getattr(error, "traceback", None)
+    full = "\n".join(traceback) if traceback else "".join(format_exception(error))
+    with open(log, "a") as f:
+        f.write(f"\n[run] {chapter.stem} failed in {where}\n{_ANSI.sub('', full)}\n")
+    return (f"[run] {chapter.stem} failed in {where}\n"
+            f"      {ename}: {message}\n"
+            f"      full traceback: {log}")
+
+
+def _kernel_manager(log, env):
+    """A Jupyter kernel manager whose kernels get ``env`` on top of this process's environment and
+    write their own stdout/stderr (TensorFlow's C++ start-up lines, the kernel's "running over TCP
+    without encryption" warning) to the open file ``log`` instead of the terminal. Cell outputs
+    still reach the notebook: they travel over the kernel's messages, not these streams."""
+    from jupyter_client.manager import KernelManager
+
+    class QuietKernelManager(KernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw["env"] = {**kw.get("env", os.environ), **env}
+            if log is not None:
+                kw["stdout"] = kw["stderr"] = log
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return QuietKernelManager
+
+
+def run(notebook, output, parameters=None, smoke=False, cwd=None, log_output=False, log=None):
+    """Execute one notebook with papermill; returns the seconds it took.
+
+    ``log``: a file that receives the kernel process's own output (TensorFlow's start-up lines);
+    None leaves it on the terminal. Nothing in this process's environment is changed: the kernel
+    gets ``GANBOOK_SMOKE`` (smoke runs), ``TF_CPP_MIN_LOG_LEVEL=3`` (unless set) and an inline
+    matplotlib backend through its own environment.
+    """
     import papermill as pm
-    env_before = os.environ.get(SMOKE_ENV)
-    # Kernels inherit this: TensorFlow's C++ start-up lines stay out of committed outputs.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures go into the notebook
+    env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline",  # figures go into the notebook
+           "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
     if smoke:
-        os.environ[SMOKE_ENV] = "1"
+        env[SMOKE_ENV] = "1"
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    handle = open(log, "a") if log is not None else None
     try:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         pm.execute_notebook(str(notebook), str(output), parameters=parameters or {},
                             cwd=str(cwd or Path(notebook).parent), kernel_name="python3",
-                            log_output=log_output, progress_bar=False)
+                            log_output=log_output, progress_bar=False,
+                            kernel_manager_class=_kernel_manager(handle, env))
         seconds = time.perf_counter() - t0
-        _finish(output, smoke=smoke, parameters=parameters or {}, seconds=seconds)
-        return seconds
     finally:
-        if env_before is None:
-            os.environ.pop(SMOKE_ENV, None)
-        else:
-            os.environ[SMOKE_ENV] = env_before
+        if handle is not None:
+            handle.close()
+    _finish(output, smoke=smoke, parameters=parameters or {}, seconds=seconds)
+    return seconds
 
 
 # TensorFlow's C++ start-up lines ("I0000 00:00:17... port.cc:153] oneDNN ...") reach stderr
@@ -196,12 +302,15 @@ def main(argv=None):
     if args.book and args.smoke:
         p.error("--book and --smoke exclude each other: smoke-run outputs are never committed")
 
-    extra = {k: parse_value(v) for k, v in args.parameter}
+    notebooks = select(args.chapters, args.notebooks)
+    checked = check_parameters(notebooks, dict(args.parameter))   # before any kernel starts
+    if args.book:   # the book's settings, then the -p values on top
+        checked = {nb: {**check_parameters([nb], BOOK_PARAMS.get(nb.stem, {}))[nb], **checked[nb]}
+                   for nb in notebooks}
     out = Path(args.out)
     summary = []
-    for nb in select(args.chapters, args.notebooks):
-        params = dict(BOOK_PARAMS.get(nb.stem, {})) if args.book else {}
-        params.update(extra)
+    for nb in notebooks:
+        params = checked[nb]
         target = nb if args.book else out / nb.name
         print(f"[run] {nb.stem} {json.dumps(params)}{' (smoke)' if args.smoke else ''}", flush=True)
         # Papermill writes its output cell by cell. A book run goes to outputs/ first and
@@ -213,7 +322,13 @@ def main(argv=None):
         work = (out / "book" / nb.name) if args.book else target
         cwd = work.resolve().parent
         cwd.mkdir(parents=True, exist_ok=True)
-        seconds = run(nb, work.resolve(), params, smoke=args.smoke, cwd=cwd, log_output=args.log)
+        log = work.with_suffix(".log")   # the kernel's own output and, on failure, the traceback
+        log.unlink(missing_ok=True)
+        try:
+            seconds = run(nb, work.resolve(), params, smoke=args.smoke, cwd=cwd, log_output=args.log,
+                          log=log)
+        except Exception as error:   # papermill's PapermillExecutionError, or a dead kernel
+            raise SystemExit(_failure(nb, error, log)) from None
         if args.book:
             shutil.move(str(work), str(target))
         print(f"[run] {nb.stem} done in {seconds:.1f} s -> {target}", flush=True)

@@ -154,7 +154,7 @@ def test_book_run_replaces_a_chapter_only_when_it_finishes(tmp_path):
             "assert not fail, 'stopped on purpose'\nprint('trained')")
     chapter = _probe_chapter(chapters, body)
     before = chapter.read_bytes()
-    with pytest.raises(Exception, match="stopped on purpose"):
+    with pytest.raises(SystemExit, match="AssertionError: stopped on purpose"):
         run.main(["1", "--book", "--notebooks", str(chapters), "--out", str(out), "-p", "fail", "True"])
     assert chapter.read_bytes() == before, "a failed book run must leave the chapter as it was"
     # artifacts go to outputs/book, never next to the chapters (where nbval's runs write)

@@ -1,0 +1,123 @@
+"""python -m ganutils.run: parameters checked before any kernel starts, failures told in a few lines
+(issue 13, parts 5 and 7)."""
+
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ganutils import run
+
+ROOT = Path(__file__).resolve().parents[1]
+FACES = ROOT / "notebooks" / "03_faces28.ipynb"
+
+
+@pytest.fixture
+def no_kernel(monkeypatch):
+    """Fails the test if the runner gets as far as executing a notebook."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a kernel was started although the parameters were wrong")
+    monkeypatch.setattr(run, "run", refuse)
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("steps", "abc", "03_faces28: parameter steps = 'abc': expected a whole number >= 0"),
+    ("steps", "6.5", "03_faces28: parameter steps = 6.5: expected a whole number >= 0"),
+    ("steps", "-3", "03_faces28: parameter steps = -3: expected a whole number >= 0"),
+    ("data", "/nonexistent", "03_faces28: parameter data = '/nonexistent': no such folder or file: /nonexistent; "
+                             "expected an embedded kind (faces, eyes, anime)"),
+    ("stepz", "5", "03_faces28: no parameter 'stepz' (-p stepz). Did you mean 'steps'?\nParameters: batch_size"),
+    ("widht", "0.5", "Did you mean 'width'?"),
+])
+def test_wrong_parameters_stop_at_once_with_one_message(tmp_path, no_kernel, name, value, message):
+    t0 = time.perf_counter()
+    with pytest.raises(SystemExit) as info:
+        run.main(["3", "--smoke", "-p", name, value, "--out", str(tmp_path / "out")])
+    seconds = time.perf_counter() - t0
+    assert message in str(info.value)
+    assert seconds < 3, f"took {seconds:.1f} s to refuse: it must not start a kernel"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_name_is_passed_only_to_the_chapters_that_declare_it():
+    chapters = run.select(["1", "3"], ROOT / "notebooks")
+    checked = run.check_parameters(chapters, {"steps": "6.0", "seed": "2"})
+    game, faces = chapters
+    assert checked[faces] == {"steps": 6, "seed": 2} and type(checked[faces]["steps"]) is int
+    assert checked[game] == {"seed": 2}
+
+
+def test_relative_data_paths_are_made_absolute_for_the_kernel(tmp_path, monkeypatch):
+    from PIL import Image
+    (tmp_path / "photos").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "photos" / "a.jpg")
+    monkeypatch.chdir(tmp_path)
+    checked = run.check_parameters([FACES], {"data": "photos", "cache": "c.npy"})[FACES]
+    assert checked == {"data": str(tmp_path / "photos"), "cache": str(tmp_path / "c.npy")}
+    assert run.check_parameters([FACES], {"data": "faces"})[FACES] == {"data": "faces"}
+
+
+def test_book_parameters_are_checked_too(monkeypatch, tmp_path, no_kernel):
+    monkeypatch.setitem(run.BOOK_PARAMS, "03_faces28", {"steps": 2400.5})
+    with pytest.raises(SystemExit, match=r"parameter steps = 2400.5: expected a whole number"):
+        run.main(["3", "--book", "--out", str(tmp_path)])
+
+
+def _probe(folder, body, params="import ganutils\nfrom ganutils.params import Count\nsteps: Count = 3"):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = nbformat.v4.new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Probe"), cell,
+                nbformat.v4.new_code_cell("ganutils.params.check(globals())"),
+                nbformat.v4.new_code_cell(body)]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "01_probe.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_an_integral_float_step_count_runs(tmp_path, capsys):
+    # The issue's `-p steps 6.0`: papermill used to inject 6.0 and range(steps) died.
+    chapters = tmp_path / "notebooks"
+    _probe(chapters, "print(sum(1 for _ in range(steps)), type(steps).__name__)")
+    run.main(["1", "--smoke", "-p", "steps", "6.0", "--notebooks", str(chapters), "--out", str(tmp_path / "o")])
+    done = nbformat.read(tmp_path / "o" / "01_probe.ipynb", as_version=4)
+    assert done.cells[-1].outputs[0]["text"].strip() == "6 int"
+    assert done.metadata["ganbook"]["parameters"] == {"steps": 6}
+
+
+def test_a_failed_cell_is_told_in_a_few_lines_and_the_traceback_goes_to_the_log(tmp_path, capsys):
+    chapters, out = tmp_path / "notebooks", tmp_path / "o"
+    _probe(chapters, "def train(n):\n    raise ValueError(f'learning rate too high after {n} steps')\n\n"
+                     "train(steps)")
+    with pytest.raises(SystemExit) as info:
+        run.main(["1", "--smoke", "--notebooks", str(chapters), "--out", str(out)])
+    lines = str(info.value).split("\n")
+    log = out / "01_probe.log"
+    assert lines == ["[run] 01_probe failed in cell 4 of 4: def train(n):",
+                     "      ValueError: learning rate too high after 3 steps",
+                     f"      full traceback: {log}"]
+    text = log.read_text()
+    assert "Traceback" in text and "train(steps)" in text and "\x1b[" not in text
+    # the kernel's own start-up chatter went to the log, not the terminal
+    terminal = capsys.readouterr()
+    assert "without encryption" not in terminal.out + terminal.err
+    assert "without encryption" in text
+
+
+def test_a_parameter_error_inside_the_kernel_is_one_message(tmp_path):
+    # papermill used directly (not through the runner): the check cell stops with one message.
+    chapters, out = tmp_path / "notebooks", tmp_path / "o"
+    _probe(chapters, "print('never')", params="import ganutils\nfrom ganutils.params import Count\nsteps: Count = 6.5")
+    with pytest.raises(SystemExit) as info:
+        run.main(["1", "--notebooks", str(chapters), "--out", str(out)])
+    assert str(info.value).split("\n")[:2] == [
+        "[run] 01_probe failed in cell 3 of 4: ganutils.params.check(globals())",
+        "      ParameterError: parameter steps = 6.5: expected a whole number >= 0"]
+    done = nbformat.read(out / "01_probe.ipynb", as_version=4)
+    (check,) = [c for c in done.cells if c.source == "ganutils.params.check(globals())"]
+    (error,) = check.outputs
+    assert error["traceback"][0] == "ParameterError: parameter steps = 6.5: expected a whole number >= 0"
+    assert len(error["traceback"]) == 2
