@@ -8,7 +8,8 @@
   colour, iris colour, ...) are from the embedded dataset's; a number for mode collapse.
 - ``make_metric(name, real_images)``: a ``metric(fake_images) -> float`` for a trainer.
 
-All functions take images as uint8 ``[N, H, W, 3]`` or float in [-1, 1] (numpy or tf).
+All functions take images as uint8 ``[N, H, W, 3]`` or float in [-1, 1] (numpy or tf), converted
+and checked by ``to_uint8`` (the same function as ``ganutils.viz.to_uint8``).
 Importing this module is cheap: TensorFlow/Keras are imported only where needed.
 """
 
@@ -23,6 +24,9 @@ import numpy as np
 import scipy.linalg
 import scipy.ndimage
 
+from ._atomic import replacing, write_json
+from .viz import to_uint8  # the one converter, shared with the pictures
+
 __all__ = [
     "to_uint8", "swd", "frechet_distance", "kernel_inception_distance",
     "inception_features", "fid", "kid", "FactorClassifier", "factor_coverage", "make_metric",
@@ -32,31 +36,6 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 # Input handling
 # --------------------------------------------------------------------------------------
-
-
-def to_uint8(images) -> np.ndarray:
-    """Return ``images`` as uint8 ``[N, H, W, 3]``.
-
-    Accepts uint8 (returned as is) or float in [-1, 1] (a generator's tanh output, numpy or
-    tf tensor), mapped with ``round((x + 1) * 127.5)``. Anything else raises ``ValueError``.
-    """
-    if hasattr(images, "numpy") and not isinstance(images, np.ndarray):
-        images = images.numpy()  # tf / keras tensor
-    a = np.asarray(images)
-    if a.ndim != 4 or a.shape[-1] != 3:
-        raise ValueError(f"images must have shape [N, H, W, 3], got shape {a.shape}")
-    if a.dtype == np.uint8:
-        return a
-    if not np.issubdtype(a.dtype, np.floating):
-        raise ValueError(f"images must be uint8 (0..255) or float in [-1, 1], got dtype {a.dtype}")
-    if a.size:
-        lo, hi = float(np.min(a)), float(np.max(a))
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            raise ValueError("float images contain NaN or inf")
-        if lo < -1.01 or hi > 1.01:
-            raise ValueError(f"float images must be in [-1, 1], got values in [{lo:.3g}, {hi:.3g}]; "
-                             "pass uint8 arrays for 0..255 pixel values")
-    return np.clip(np.rint((a.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def _pair(real, fake, min_images, what):
@@ -334,6 +313,34 @@ def _keras_home() -> Path:
     return Path("~/.keras").expanduser()
 
 
+def _inception_weights() -> Path:
+    """The path of the InceptionV3 weights file, downloaded on first use.
+
+    One downloader for the whole package: ``ganutils.data.download`` (not ``keras.utils.get_file``), so the
+    file lands in the one cache root (``$GANBOOK_CACHE/models/``, default ``~/.cache/ganbook``), a broken
+    transfer resumes, an HTML error page or a truncated file is refused with a message saying what arrived,
+    and the MD5 digest Keras publishes is checked. A copy Keras already downloaded
+    (``$KERAS_HOME/models/`` or ``~/.keras/models/``) is used when its digest matches, so nothing is
+    fetched twice. Raises ``RuntimeError`` saying where to put the file when the download fails.
+    """
+    from .data import fetch
+
+    keras_copy = _keras_home() / "models" / INCEPTION_WEIGHTS_FILE
+    if keras_copy.is_file() and fetch._hash_file(keras_copy, "md5") == INCEPTION_WEIGHTS_MD5:
+        return keras_copy
+    folder = fetch.cache_dir() / "models"
+    try:
+        return fetch.download(INCEPTION_WEIGHTS_URL, dest_dir=folder, filename=INCEPTION_WEIGHTS_FILE,
+                              md5=INCEPTION_WEIGHTS_MD5)
+    except (OSError, ValueError) as e:  # no network, blocked host, an error page, a bad digest...
+        raise RuntimeError(
+            "FID/KID need the ImageNet weights of InceptionV3 (about 84 MB). They are downloaded on "
+            f"first use from {INCEPTION_WEIGHTS_URL} (this works in Colab), but the download failed "
+            f"here: {type(e).__name__}: {e}. Without a network, download that file elsewhere and put "
+            f"it at {folder / INCEPTION_WEIGHTS_FILE} (or at {keras_copy})."
+        ) from e
+
+
 def _inception_model():
     """InceptionV3 without its top, global-average pooled: images -> 2048 features."""
     global _INCEPTION
@@ -341,20 +348,8 @@ def _inception_model():
         return _INCEPTION
     import keras
 
-    home = _keras_home()
-    target = home / "models" / INCEPTION_WEIGHTS_FILE
-    try:
-        path = keras.utils.get_file(INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_URL, cache_subdir="models",
-                                    file_hash=INCEPTION_WEIGHTS_MD5, cache_dir=str(home))
-    except Exception as e:  # no network, blocked host, bad file...
-        raise RuntimeError(
-            "FID/KID need the ImageNet weights of InceptionV3 (about 84 MB). They are downloaded on "
-            f"first use from {INCEPTION_WEIGHTS_URL} (this works in Colab), but the download failed "
-            f"here: {type(e).__name__}: {e}. Without a network, download that file elsewhere and put "
-            f"it at {target} (or under $KERAS_HOME/models/)."
-        ) from e
-    _INCEPTION = keras.applications.InceptionV3(include_top=False, pooling="avg", weights=path,
-                                                input_shape=(299, 299, 3))
+    _INCEPTION = keras.applications.InceptionV3(include_top=False, pooling="avg",
+                                                weights=str(_inception_weights()), input_shape=(299, 299, 3))
     return _INCEPTION
 
 
@@ -403,7 +398,7 @@ def fid(real, fake, batch_size=64, *, feature_fn=None) -> float:
     ``frechet_distance`` of the two. FID is biased upwards at small sample counts and
     depends on the resize method: paper-comparable numbers need >= 10,000 samples (50k is
     usual) and the same preprocessing; with a few hundred it only ranks runs scored the same
-    way. The ImageNet weights (~84 MB) are downloaded to ``~/.keras/models/`` on first use
+    way. The ImageNet weights (~84 MB) are downloaded to ``~/.cache/ganbook/models/`` on first use
     (works in Colab); offline this raises ``RuntimeError`` telling where to put the file.
     ``feature_fn(uint8 images) -> [N, d]`` replaces InceptionV3.
     """
@@ -441,8 +436,9 @@ _CLASSIFIERS = {}
 
 
 def _cache_root() -> Path:
-    """``$GANBOOK_CACHE`` or ``~/.cache/ganbook`` (the same root as ganutils.data.download)."""
-    return Path(os.environ.get("GANBOOK_CACHE") or Path.home() / ".cache" / "ganbook").expanduser()
+    """The cache root of ganutils, ``ganutils.data.fetch.cache_dir()`` ($GANBOOK_CACHE or ~/.cache/ganbook)."""
+    from .data.fetch import cache_dir
+    return cache_dir()
 
 
 def _procedural():
@@ -565,27 +561,19 @@ class FactorClassifier:
 
         folder = self.weights_path.parent
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            tag = f".tmp{os.getpid()}"
-            tmp_w = folder / (self.weights_path.name[: -len(".weights.h5")] + tag + ".weights.h5")
-            with warnings.catch_warnings():  # Keras 3.15 + numpy 2.4 "__array__ copy" noise
-                warnings.filterwarnings("ignore", message="__array__ implementation",
-                                        category=DeprecationWarning)
-                self.model.save_weights(str(tmp_w))
-            os.replace(tmp_w, self.weights_path)
+            with replacing(self.weights_path, suffix=".weights.h5") as tmp_w:  # Keras insists on the suffix
+                with warnings.catch_warnings():  # Keras 3.15 + numpy 2.4 "__array__ copy" noise
+                    warnings.filterwarnings("ignore", message="__array__ implementation",
+                                            category=DeprecationWarning)
+                    self.model.save_weights(str(tmp_w))
             self._write_meta(fingerprint)
         except OSError as e:  # read-only home etc.: keep the trained model, skip the cache
             warnings.warn(f"could not cache the factor classifier in {folder}: {e}")
 
     def _write_meta(self, fingerprint=None):
-        import json
-
-        meta = {"kind": self.kind, "size": self.size, "version": self.VERSION,
-                "fingerprint": fingerprint or (self._read_meta() or {}).get("fingerprint"),
-                "train_seconds": self.train_seconds, "reference": self._ref}
-        tmp = self._meta_path.with_name(self._meta_path.name + f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(meta))
-        os.replace(tmp, self._meta_path)
+        write_json(self._meta_path, {"kind": self.kind, "size": self.size, "version": self.VERSION,
+                                     "fingerprint": fingerprint or (self._read_meta() or {}).get("fingerprint"),
+                                     "train_seconds": self.train_seconds, "reference": self._ref})
 
     # -- use -----------------------------------------------------------------------------
 

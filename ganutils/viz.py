@@ -11,21 +11,45 @@ from pathlib import Path
 import numpy as np
 
 
-def to_uint8(images):
-    """Images in [-1, 1] (float) or uint8 -> uint8 array ``[N, H, W, 3]``."""
-    x = np.asarray(images)
-    if x.ndim == 3:
-        x = x[None]
-    if x.ndim != 4 or x.shape[-1] not in (1, 3):
-        raise ValueError(f"expected images of shape [N, H, W, 3], got {x.shape}")
-    if x.dtype == np.uint8:
-        return x
-    return np.clip(np.rint((x.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+def to_uint8(images, *, channels=(3,)) -> np.ndarray:
+    """Return ``images`` as a uint8 array ``[N, H, W, C]``: the one converter of ganutils (viz and metrics).
+
+    Accepts uint8 (returned as is) or float in [-1, 1] (a generator's tanh output; float16 and bfloat16
+    too), as numpy arrays or TensorFlow/Keras tensors; floats are mapped with ``round((x + 1) * 127.5)``.
+    ``channels``: the channel counts allowed (3 by default; the picture functions also take 1, grey).
+    Raises ``ValueError`` naming the problem for another shape, another dtype (int32 pixel values are
+    ambiguous: pass uint8), NaN or inf, or floats outside [-1, 1] (0..255 floats: pass uint8; a tolerance
+    of 0.01 allows for round-off).
+    """
+    if hasattr(images, "numpy") and not isinstance(images, np.ndarray):
+        images = images.numpy()  # tf / keras tensor
+    a = np.asarray(images)
+    if a.ndim != 4 or a.shape[-1] not in channels:
+        want = " or ".join(str(c) for c in channels)
+        raise ValueError(f"images must have shape [N, H, W, {want}], got shape {a.shape}")
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype.name == "bfloat16" or a.dtype.name.startswith("float8"):  # ml_dtypes: not np.floating
+        a = a.astype(np.float32)
+    if not np.issubdtype(a.dtype, np.floating):
+        raise ValueError(f"images must be uint8 (0..255) or float in [-1, 1], got dtype {a.dtype}")
+    if a.size:
+        lo, hi = float(np.min(a)), float(np.max(a))
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError("float images contain NaN or inf")
+        if lo < -1.01 or hi > 1.01:
+            raise ValueError(f"float images must be in [-1, 1], got values in [{lo:.3g}, {hi:.3g}]; "
+                             "pass uint8 arrays for 0..255 pixel values")
+    return np.clip(np.rint((a.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def grid(images, ncols=None, pad=1, pad_value=255):
-    """Tile images into one uint8 picture, ``ncols`` per row (square by default)."""
-    x = to_uint8(images)
+    """Tile images (``[N, H, W, 3 or 1]`` or one ``[H, W, C]``, uint8 or in [-1, 1], see ``to_uint8``) into
+    one uint8 picture ``[rows * (H + pad) + pad, ncols * (W + pad) + pad, C]``, ``ncols`` per row (square by
+    default)."""
+    if np.ndim(images) == 3:
+        images = np.asarray(images)[None]
+    x = to_uint8(images, channels=(1, 3))
     n, h, w, c = x.shape
     if n == 0:
         raise ValueError("grid() needs at least one image")

@@ -51,6 +51,30 @@ def test_to_uint8_rejects_bad_input(bad, match):
         M.to_uint8(bad)
 
 
+def test_to_uint8_is_one_definition_shared_with_viz():
+    """Issue 11: viz and metrics had two converters that disagreed (viz clipped 0..255 floats to white and
+    took int32 as floats); now there is one, with the union of the checks."""
+    from ganutils import viz
+
+    assert M.to_uint8 is viz.to_uint8
+    for bad, match in ((np.full((2, 4, 4, 3), 255.0, np.float32), r"\[-1, 1\].*uint8"),
+                       (np.zeros((2, 4, 4, 3), np.int32), "dtype int32"),
+                       (np.full((1, 4, 4, 3), np.inf, np.float32), "NaN or inf")):
+        with pytest.raises(ValueError, match=match):
+            viz.grid(bad)
+    grey = viz.grid(np.zeros((4, 2, 2, 1), np.float32), pad=0)  # the pictures also take grey images
+    assert grey.shape == (4, 4, 1) and (grey == 128).all()
+    one = viz.grid(np.ones((2, 2, 3), np.float32), pad=0)  # and one image [H, W, C]
+    assert one.shape == (2, 2, 3) and (one == 255).all()
+
+
+def test_to_uint8_accepts_bfloat16():
+    import ml_dtypes
+
+    x = np.array([-1.0, 0.0, 1.0], ml_dtypes.bfloat16).reshape(1, 1, 3, 1).repeat(3, -1)
+    np.testing.assert_array_equal(M.to_uint8(x)[0, 0, :, 0], [0, 128, 255])
+
+
 # ------------------------------------------------------------------------------ SWD
 
 
@@ -256,24 +280,74 @@ def test_inception_features_resize_and_preprocess_with_stand_in_model():
 
 def test_fid_offline_raises_clear_error(monkeypatch, tmp_path):
     """No cached weights + failed download -> RuntimeError explaining what to do (no internet used)."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("GANBOOK_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(M, "_INCEPTION", None)
     # port 9 on localhost: the connection is refused at once, nothing leaves the machine
     monkeypatch.setattr(M, "INCEPTION_WEIGHTS_URL", "http://127.0.0.1:9/inception_notop.h5")
+    monkeypatch.setattr("ganutils.data.fetch._RETRY_DELAY", 0.0)
     imgs = np.zeros((4, 32, 32, 3), np.uint8)
     with pytest.raises(RuntimeError, match="ImageNet weights of InceptionV3") as err:
         M.fid(imgs, imgs)
     msg = str(err.value)
-    assert "Colab" in msg and str(tmp_path / "models" / M.INCEPTION_WEIGHTS_FILE) in msg
+    assert "Colab" in msg and str(tmp_path / "cache" / "models" / M.INCEPTION_WEIGHTS_FILE) in msg
+    assert str(tmp_path / "keras" / "models" / M.INCEPTION_WEIGHTS_FILE) in msg
 
-    import keras
+    from ganutils.data import fetch
 
     def no_fetch(*a, **k):
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(keras.utils, "get_file", no_fetch)
+    monkeypatch.setattr(fetch, "download", no_fetch)
     with pytest.raises(RuntimeError, match="network is unreachable"):
         M.kid(imgs, imgs)
+
+
+def test_inception_weights_come_through_the_one_downloader(monkeypatch, tmp_path):
+    """ganutils.data.download fetches the weights into the one cache root and checks Keras' MD5; a copy
+    Keras already has is used when its digest matches, and an HTML error page is refused."""
+    import hashlib
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    weights = b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 8  # HDF5 signature: what the name .h5 promises
+    served = {"body": weights, "count": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            served["count"] += 1
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(served["body"])))
+            self.end_headers()
+            self.wfile.write(served["body"])
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+        monkeypatch.setenv("GANBOOK_CACHE", str(tmp_path / "cache"))
+        monkeypatch.setattr(M, "INCEPTION_WEIGHTS_URL", f"http://127.0.0.1:{httpd.server_address[1]}/w.h5")
+        monkeypatch.setattr(M, "INCEPTION_WEIGHTS_MD5", hashlib.md5(weights).hexdigest())
+        path = M._inception_weights()
+        assert path == tmp_path / "cache" / "models" / M.INCEPTION_WEIGHTS_FILE and path.read_bytes() == weights
+        assert M._inception_weights() == path and served["count"] == 1  # cached
+        keras_copy = tmp_path / "keras" / "models" / M.INCEPTION_WEIGHTS_FILE
+        keras_copy.parent.mkdir(parents=True)
+        keras_copy.write_bytes(weights)
+        assert M._inception_weights() == keras_copy and served["count"] == 1
+        keras_copy.write_bytes(b"another file")  # wrong digest: not used
+        assert M._inception_weights() == path
+        path.unlink()
+        served["body"] = b"<!DOCTYPE html><html><title>Sign in</title></html>"
+        with pytest.raises(RuntimeError, match="an HTML page titled 'Sign in'"):
+            M._inception_weights()
+        assert not path.exists()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 # ------------------------------------------------------------------------------ factor coverage

@@ -25,6 +25,8 @@ import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from .._atomic import write_text
+
 __all__ = ["download", "extract", "cache_dir", "DownloadError", "WrongContentError", "ChecksumError",
            "UnsafeArchiveError"]
 
@@ -58,8 +60,8 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GANBOOK_CACHE") or Path.home() / ".cache" / "ganbook").expanduser()
 
 
-def _sha256_file(path):
-    h = hashlib.sha256()
+def _hash_file(path, algorithm="sha256"):
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(_CHUNK), b""):
             h.update(block)
@@ -346,7 +348,7 @@ def _fetch_once(url, folder, state, timeout, progress, usable):
 
 
 def download(url, sha256=None, *, dest_dir=None, filename=None, extract=False, retries=3, timeout=60,
-             progress=True) -> Path:
+             progress=True, md5=None) -> Path:
     """Download ``url`` into ``dest_dir`` (default :func:`cache_dir`) once and return its path.
 
     The file is named ``filename`` if given, else by the URL when it ends in a file name (``.../celeba.zip``),
@@ -363,10 +365,14 @@ def download(url, sha256=None, *, dest_dir=None, filename=None, extract=False, r
     ...), a size other than the announced Content-Length: each raises :class:`WrongContentError` (or
     :class:`DownloadError` for a transfer that stays incomplete) saying what arrived, and nothing bad is
     kept. With ``sha256`` the digest is checked too (:class:`ChecksumError`, the file is deleted); then the
-    file is renamed into place. ``extract=True`` unpacks a .zip/.tar(.gz) archive into a folder beside it and
+    file is renamed into place. ``md5`` does the same with an MD5 digest, for files whose publishers give
+    only that (Keras' pretrained weights); prefer ``sha256``. ``extract=True`` unpacks a .zip/.tar(.gz) archive into a folder beside it and
     returns that folder. Raises ``ValueError`` for bad arguments or a URL that names no file.
     """
     sha256 = _check_sha256(sha256)
+    if md5 is not None and not (isinstance(md5, str) and re.fullmatch(r"[0-9a-fA-F]{32}", md5.strip())):
+        raise ValueError(f"md5 must be a 32-character hex digest, got {md5!r}")
+    md5 = md5.strip().lower() if md5 is not None else None
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be an int >= 0, got {retries!r}")
     if filename is not None and (not isinstance(filename, str) or _plain_name(filename) != filename):
@@ -379,8 +385,9 @@ def download(url, sha256=None, *, dest_dir=None, filename=None, extract=False, r
     def usable(path, name):
         if not path.is_file():
             return False
-        if sha256 is not None:
-            return _sha256_file(path) == sha256
+        if sha256 is not None or md5 is not None:
+            return (sha256 is None or _hash_file(path, "sha256") == sha256) and \
+                (md5 is None or _hash_file(path, "md5") == md5)
         if _content_problem(path, name) is None:
             return True
         path.unlink()  # e.g. an HTML page cached under the archive's name by an older version
@@ -412,12 +419,13 @@ def download(url, sha256=None, *, dest_dir=None, filename=None, extract=False, r
         if not state.cached:
             part = folder / (state.name + ".part")
             _check_file(part, state.name, url, state.content_type)
-            if sha256 is not None:
-                actual = _sha256_file(part)
-                if actual != sha256:
-                    part.unlink()
-                    raise ChecksumError(f"sha256 mismatch for {url}: expected {sha256}, got {actual}; "
-                                        f"the download was deleted")
+            for algorithm, expected in (("sha256", sha256), ("md5", md5)):
+                if expected is not None:
+                    actual = _hash_file(part, algorithm)
+                    if actual != expected:
+                        part.unlink()
+                        raise ChecksumError(f"{algorithm} mismatch for {url}: expected {expected}, got {actual}; "
+                                            f"the download was deleted")
             os.replace(part, folder / state.name)
     target = folder / state.name
 
@@ -431,7 +439,7 @@ def download(url, sha256=None, *, dest_dir=None, filename=None, extract=False, r
     tmp = folder / (out.name + ".extracting")
     shutil.rmtree(tmp, ignore_errors=True)
     _extract(target, tmp)
-    (tmp / marker.name).write_text(stamp)
+    write_text(tmp / marker.name, stamp)
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
     return out

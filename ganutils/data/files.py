@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, features
 
+from .._atomic import replacing, write_json
+
 __all__ = ["list_images", "load_images", "image_dataset", "SkippedImagesWarning", "IMAGE_EXTENSIONS", "CROPS"]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif") + ((".webp",) if features.check("webp") else ())
@@ -378,17 +380,10 @@ def _write_cache(cache, images, fingerprint, settings, skipped):
     cache.parent.mkdir(parents=True, exist_ok=True)
     meta_path = Path(str(cache) + ".json")
     meta_path.unlink(missing_ok=True)
-    tmp = cache.with_name(cache.name + f".tmp{os.getpid()}.npy")
-    try:
+    with replacing(cache, suffix=".npy") as tmp:  # np.save insists on a .npy name
         np.save(tmp, images)
-        os.replace(tmp, cache)
-    finally:
-        tmp.unlink(missing_ok=True)
-    meta = {"fingerprint": fingerprint, "settings": settings, "count": int(len(images)),
-            "skipped": [name for name, _ in skipped]}
-    tmp_meta = meta_path.with_name(meta_path.name + f".tmp{os.getpid()}")
-    tmp_meta.write_text(json.dumps(meta))
-    os.replace(tmp_meta, meta_path)
+    write_json(meta_path, {"fingerprint": fingerprint, "settings": settings, "count": int(len(images)),
+                           "skipped": [name for name, _ in skipped]})
 
 
 # --------------------------------------------------------------------------- public: load_images
