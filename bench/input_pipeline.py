@@ -151,4 +151,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    from ganutils.run import quiet_tensorflow
+    quiet_tensorflow()   # TensorFlow's C++ start-up lines stay off this process's terminal
     main()

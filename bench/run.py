@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -204,4 +202,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    from ganutils.run import quiet_tensorflow
+    quiet_tensorflow()   # TensorFlow's C++ start-up lines stay off this process's terminal
     main()

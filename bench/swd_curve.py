@@ -9,10 +9,7 @@ figures are SWD x 1e3 between 512 generated and 512 held-out real images.
 
 import argparse
 import json
-import os
 import time
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def main(argv=None):
@@ -49,4 +46,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    from ganutils.run import quiet_tensorflow
+    quiet_tensorflow()   # TensorFlow's C++ start-up lines stay off this process's terminal
     main()

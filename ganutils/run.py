@@ -220,6 +220,37 @@ _TF_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\
                      r"|[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] .*)\n?", re.M)
 
 
+def quiet_tensorflow():
+    """Import TensorFlow with its C++ start-up lines kept off the terminal, and return the module.
+
+    For the processes the runner and the benches start themselves; ``import ganutils`` never does
+    this to a reader's process. While it loads, TensorFlow writes "All log messages before
+    absl::InitializeLog() ..." and ``I0000 ...`` lines from C++ straight to file descriptor 2,
+    whatever ``TF_CPP_MIN_LOG_LEVEL`` says. This sets ``TF_CPP_MIN_LOG_LEVEL=3`` unless it is set
+    (which keeps the later ``E0000 ... cuInit`` line quiet), points descriptor 2 at a temporary file
+    during the import, and writes back to stderr whatever was not such a log line.
+    """
+    import tempfile
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            rest = _TF_LOG.sub("", captured.read().decode(errors="replace"))
+            if rest.strip():
+                sys.stderr.write(rest)
+    return tensorflow
+
+
 def _final_state(text):
     """What a terminal shows for text written with carriage returns (a progress bar
     redrawn in place): each line keeps only what follows its last ``\\r``."""

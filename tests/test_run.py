@@ -78,7 +78,7 @@ def _probe(folder, body, params="import ganutils\nfrom ganutils.params import Co
     return path
 
 
-def test_an_integral_float_step_count_runs(tmp_path, capsys):
+def test_an_integral_float_step_count_runs(tmp_path):
     # The issue's `-p steps 6.0`: papermill used to inject 6.0 and range(steps) died.
     chapters = tmp_path / "notebooks"
     _probe(chapters, "print(sum(1 for _ in range(steps)), type(steps).__name__)")
@@ -88,7 +88,7 @@ def test_an_integral_float_step_count_runs(tmp_path, capsys):
     assert done.metadata["ganbook"]["parameters"] == {"steps": 6}
 
 
-def test_a_failed_cell_is_told_in_a_few_lines_and_the_traceback_goes_to_the_log(tmp_path, capsys):
+def test_a_failed_cell_is_told_in_a_few_lines_and_the_traceback_goes_to_the_log(tmp_path, capfd):
     chapters, out = tmp_path / "notebooks", tmp_path / "o"
     _probe(chapters, "def train(n):\n    raise ValueError(f'learning rate too high after {n} steps')\n\n"
                      "train(steps)")
@@ -101,8 +101,8 @@ def test_a_failed_cell_is_told_in_a_few_lines_and_the_traceback_goes_to_the_log(
                      f"      full traceback: {log}"]
     text = log.read_text()
     assert "Traceback" in text and "train(steps)" in text and "\x1b[" not in text
-    # the kernel's own start-up chatter went to the log, not the terminal
-    terminal = capsys.readouterr()
+    # the kernel process's own output (its start-up warnings) went to the log, not the terminal
+    terminal = capfd.readouterr()
     assert "without encryption" not in terminal.out + terminal.err
     assert "without encryption" in text
 
@@ -121,3 +121,54 @@ def test_a_parameter_error_inside_the_kernel_is_one_message(tmp_path):
     (error,) = check.outputs
     assert error["traceback"][0] == "ParameterError: parameter steps = 6.5: expected a whole number >= 0"
     assert len(error["traceback"]) == 2
+
+
+def _python(code, **env):
+    import os
+    import subprocess
+    import sys
+    environ = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**environ, **env}, cwd=ROOT)
+
+
+START_UP = ("absl::InitializeLog", "I0000", "cuInit", "oneDNN")
+
+
+def test_quiet_tensorflow_keeps_the_start_up_lines_off_the_terminal():
+    loud = _python("import tensorflow as tf; print(float(tf.reduce_sum(tf.ones(3))))")
+    assert any(line in loud.stderr for line in START_UP), "control: plain TensorFlow prints its start-up lines"
+    quiet = _python("from ganutils.run import quiet_tensorflow\n"
+                    "tf = quiet_tensorflow()\nimport keras\n"
+                    "print(float(tf.reduce_sum(tf.ones(3))))\n"
+                    "import sys; print('error lines still show', file=sys.stderr)")
+    assert quiet.returncode == 0 and quiet.stdout.strip() == "3.0"
+    assert quiet.stderr.strip() == "error lines still show", quiet.stderr
+
+
+def test_importing_ganutils_changes_nothing_in_the_readers_process():
+    code = ("import os, sys, ganutils, ganutils.params, ganutils.run\n"
+            "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'), 'tensorflow' in sys.modules)")
+    assert _python(code).stdout.split() == ["None", "False"]
+
+
+def test_the_benches_quiet_their_own_processes():
+    for bench in ("run.py", "swd_curve.py", "input_pipeline.py"):
+        source = (ROOT / "bench" / bench).read_text()
+        main = source[source.index('if __name__ == "__main__":'):]
+        assert "quiet_tensorflow()" in main and main.index("quiet_tensorflow()") < main.index("main()")
+
+
+def test_the_package_metadata_uses_an_spdx_licence_and_finds_every_subpackage():
+    import tomllib
+
+    from setuptools import find_packages
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert meta["project"]["license"] == "MIT"
+    floor = [r for r in meta["build-system"]["requires"] if r.startswith("setuptools")]
+    assert floor == ["setuptools>=77"], "SPDX license strings need setuptools 77"
+    assert meta["tool"]["setuptools"]["packages"]["find"]["include"] == ["ganutils*"]
+    found = find_packages(str(ROOT), include=meta["tool"]["setuptools"]["packages"]["find"]["include"])
+    inits = (ROOT / "ganutils").rglob("__init__.py")
+    on_disk = sorted(str(p.parent.relative_to(ROOT)).replace("/", ".") for p in inits)
+    assert sorted(found) == on_disk and "ganutils.data" in found
