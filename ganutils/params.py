@@ -261,8 +261,8 @@ def declared(source):
 
     Returns ``{name: kind}`` in the cell's order; ``kind`` is a :class:`Kind`, or None for a name
     assigned without an annotation. Annotations are evaluated with this module's names only
-    (``Count``, ``OneOf("a", "b")``, ``params.Count``, ``ganutils.params.Count``). Raises ``SyntaxError`` for a cell that
-    is not Python.
+    (``Count``, ``OneOf("a", "b")``, ``params.Count``, ``ganutils.params.Count``). Raises
+    ``SyntaxError`` for a cell that is not Python.
     """
     import ganutils
     names = {k: v for k, v in globals().items() if not k.startswith("_")}

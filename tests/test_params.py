@@ -134,5 +134,5 @@ def test_declared_reads_kinds_from_a_cell_without_running_it():
 
 def test_parameter_error_shows_alone_in_jupyter():
     error = ParameterError("parameter steps = 6.5: expected a whole number >= 0\nFix it.")
-    assert error._render_traceback_() == ["ParameterError: parameter steps = 6.5: expected a whole number >= 0",
-                                          "Fix it."]
+    assert error._render_traceback_() == [
+        "ParameterError: parameter steps = 6.5: expected a whole number >= 0", "Fix it."]

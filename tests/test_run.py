@@ -25,9 +25,10 @@ def no_kernel(monkeypatch):
     ("steps", "abc", "03_faces28: parameter steps = 'abc': expected a whole number >= 0"),
     ("steps", "6.5", "03_faces28: parameter steps = 6.5: expected a whole number >= 0"),
     ("steps", "-3", "03_faces28: parameter steps = -3: expected a whole number >= 0"),
-    ("data", "/nonexistent", "03_faces28: parameter data = '/nonexistent': no such folder or file: /nonexistent; "
-                             "expected an embedded kind (faces, eyes, anime)"),
-    ("stepz", "5", "03_faces28: no parameter 'stepz' (-p stepz). Did you mean 'steps'?\nParameters: batch_size"),
+    ("data", "/nonexistent", "03_faces28: parameter data = '/nonexistent': no such folder or file: "
+                             "/nonexistent; expected an embedded kind (faces, eyes, anime)"),
+    ("stepz", "5", "03_faces28: no parameter 'stepz' (-p stepz). Did you mean 'steps'?\n"
+                   "Parameters: batch_size"),
     ("widht", "0.5", "Did you mean 'width'?"),
 ])
 def test_wrong_parameters_stop_at_once_with_one_message(tmp_path, no_kernel, name, value, message):
@@ -82,7 +83,8 @@ def test_an_integral_float_step_count_runs(tmp_path):
     # The issue's `-p steps 6.0`: papermill used to inject 6.0 and range(steps) died.
     chapters = tmp_path / "notebooks"
     _probe(chapters, "print(sum(1 for _ in range(steps)), type(steps).__name__)")
-    run.main(["1", "--smoke", "-p", "steps", "6.0", "--notebooks", str(chapters), "--out", str(tmp_path / "o")])
+    run.main(["1", "--smoke", "-p", "steps", "6.0", "--notebooks", str(chapters),
+              "--out", str(tmp_path / "o")])
     done = nbformat.read(tmp_path / "o" / "01_probe.ipynb", as_version=4)
     assert done.cells[-1].outputs[0]["text"].strip() == "6 int"
     assert done.metadata["ganbook"]["parameters"] == {"steps": 6}
@@ -110,7 +112,8 @@ def test_a_failed_cell_is_told_in_a_few_lines_and_the_traceback_goes_to_the_log(
 def test_a_parameter_error_inside_the_kernel_is_one_message(tmp_path):
     # papermill used directly (not through the runner): the check cell stops with one message.
     chapters, out = tmp_path / "notebooks", tmp_path / "o"
-    _probe(chapters, "print('never')", params="import ganutils\nfrom ganutils.params import Count\nsteps: Count = 6.5")
+    _probe(chapters, "print('never')",
+           params="import ganutils\nfrom ganutils.params import Count\nsteps: Count = 6.5")
     with pytest.raises(SystemExit) as info:
         run.main(["1", "--notebooks", str(chapters), "--out", str(out)])
     assert str(info.value).split("\n")[:2] == [
@@ -137,7 +140,7 @@ START_UP = ("absl::InitializeLog", "I0000", "cuInit", "oneDNN")
 
 def test_quiet_tensorflow_keeps_the_start_up_lines_off_the_terminal():
     loud = _python("import tensorflow as tf; print(float(tf.reduce_sum(tf.ones(3))))")
-    assert any(line in loud.stderr for line in START_UP), "control: plain TensorFlow prints its start-up lines"
+    assert any(line in loud.stderr for line in START_UP), "control: plain TensorFlow prints start-up lines"
     quiet = _python("from ganutils.run import quiet_tensorflow\n"
                     "tf = quiet_tensorflow()\nimport keras\n"
                     "print(float(tf.reduce_sum(tf.ones(3))))\n"
