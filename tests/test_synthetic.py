@@ -1,5 +1,6 @@
-"""Tests for the embedded procedural datasets (ganutils/data/procedural.py)."""
+"""Tests for the embedded procedural datasets (ganutils/data/procedural/: one module per kind)."""
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -209,11 +210,74 @@ def test_edges_are_antialiased(kind):
 
 
 def test_import_is_cheap():
+    # the package alone, as a top-level one (it imports only relatively): ganutils.data itself also loads PIL
     code = (
-        "import importlib.util, sys;"
-        f"spec = importlib.util.spec_from_file_location('p', {os.path.join(ROOT, 'ganutils', 'data', 'procedural.py')!r});"
-        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m);"
-        "print(sorted(k for k in ('tensorflow', 'keras', 'scipy', 'PIL', 'matplotlib') if k in sys.modules))"
+        f"import sys; sys.path.insert(0, {os.path.join(ROOT, 'ganutils', 'data')!r}); import procedural as p;"
+        "print(p.KINDS, sorted(k for k in ('tensorflow', 'keras', 'scipy', 'PIL', 'matplotlib') if k in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.strip() == "('faces', 'eyes', 'anime') []"
+
+
+# sha256 of synthetic(kind, 16, seed=0)'s images and of (kind, 16, 32, seed=3)'s, computed on the single-file
+# procedural.py before it was split into one module per kind (issue 11): the split must not move a pixel.
+RENDER_SHA256 = {
+    "faces": ("c75259741bd397218c5288f3d6a20c04b247c64dea089fec6e045f2ff997d7c2",
+              "638684f87f141baee955cca964a06e1c2c5381cb777583bdf49b8bf4ffdd49e0"),
+    "eyes": ("601a28d72bb7d435f57668e997a76dc1580ad0366add260ae05c02f7d8b4a65c",
+             "a5124b7e2f3629403ff497f793503d810a8d94647447e4b26ce1eba2b0de1661"),
+    "anime": ("f6d98f54e0ca24aef356f8b759585f95c99d19e01d23ddcd38dcacd618e38e9d",
+              "015d3a0e7a662a565e6aa964beeb6105296d771b4766c792d32da690c9ee9e5c"),
+}
+FACTORS_SHA256 = {
+    "faces": "a4b0c774c7d345c051b7e31f417d6096f13fe5fdac58b66372c920374ad95c98",
+    "eyes": "4687e1a51249dcc38f9a822783ad3a2bbe452a8da80c8bc507d66f4c27ec01d5",
+    "anime": "cd356d6fdf532e75416b04eb21421139b069b354d7316e879a5e7a53596ed5ed",
+}
+
+
+@pytest.mark.parametrize("kind", ["faces", "eyes", "anime"])
+def test_synthetic_renders_bit_identical_to_before_the_split(kind):
+    images, factors = synthetic(kind, 16, seed=0)
+    small, _ = synthetic(kind, 16, 32, seed=3)  # the 2x supersampled path
+    assert (hashlib.sha256(images.tobytes()).hexdigest(), hashlib.sha256(small.tobytes()).hexdigest()) \
+        == RENDER_SHA256[kind]
+    table = repr(sorted((k, np.asarray(v).dtype.str, np.asarray(v).tobytes()) for k, v in factors.items()))
+    assert hashlib.sha256(table.encode()).hexdigest() == FACTORS_SHA256[kind]
+
+
+def test_synthetic_new_kind_is_one_new_file(tmp_path):
+    """Issue 11: a kind is one module that registers its factors, parameters and renderer; nothing else
+    changes. A copy of the package plus one file 'dots.py' gains the kind 'dots'."""
+    import shutil
+
+    import ganutils.data.procedural as proc
+
+    shutil.copytree(os.path.dirname(proc.__file__), tmp_path / "kinds",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "kinds" / "dots.py").write_text(
+        "import numpy as np\n"
+        "from ._draw import _F, _circle, _cov, _paint, _col, _b\n"
+        "from ._registry import register\n"
+        "FACTORS = {'color': ['red', 'blue'], 'radius': None}\n"
+        "def params(rng, m):\n"
+        "    return {'color': rng.integers(0, 2, m), 'radius': rng.random(m, dtype=_F)}, {}\n"
+        "def render(P, B, R):\n"
+        "    g = (np.arange(R, dtype=_F) + 0.5) * _F(2.0 / R) - 1.0\n"
+        "    x, y = g[None, None, :], g[None, :, None]\n"
+        "    canvas = np.ones((3, B, R, R), _F)\n"
+        "    rgb = np.where(P['color'][:, None] == 0, [[1.0, 0, 0]], [[0, 0, 1.0]])\n"
+        "    _paint(canvas, _cov(_circle(x, y, _b(0.3 + 0.5 * P['radius'])), 2.0 / R), _col(rgb))\n"
+        "    return canvas\n"
+        "register('dots', factors=FACTORS, default_size=32, stream=99, params=params, render=render)\n")
+    code = ("import sys, json; sys.path.insert(0, sys.argv[1]); import kinds;"
+            "images, factors = kinds.synthetic('dots', 4, seed=0);"
+            "print(json.dumps([kinds.KINDS, kinds.DEFAULT_SIZE['dots'], list(images.shape),"
+            " int((images[:, 16, 16] == [255, 0, 0]).all(1).sum() + (images[:, 16, 16] == [0, 0, 255]).all(1).sum()),"
+            " factors['color'].tolist()]))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    import json
+    kinds, size, shape, pure_centres, colors = json.loads(out.stdout)
+    assert kinds == ["faces", "eyes", "anime", "dots"] and size == 32 and shape == [4, 32, 32, 3]
+    assert pure_centres == 4 and set(colors) <= {0, 1}
