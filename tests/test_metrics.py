@@ -85,18 +85,18 @@ def test_pyramid_matches_reference_convolutions():
     g = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]).astype(np.float32) / 256
     k4 = g[None, :, :, None]
     ref_down = scipy.ndimage.convolve(x, k4, mode="mirror")[:, ::2, ::2]
-    np.testing.assert_allclose(M._pyr_down(x), ref_down, atol=1e-3)
+    np.testing.assert_allclose(M.sliced_wasserstein._pyr_down(x), ref_down, atol=1e-3)
     low = ref_down
     up = np.zeros((3, 20, 20, 3), np.float32)
     up[:, ::2, ::2] = low
     ref_up = scipy.ndimage.convolve(up, k4 * 4, mode="mirror")
-    np.testing.assert_allclose(M._pyr_up(low, x.shape), ref_up, atol=1e-3)
+    np.testing.assert_allclose(M.sliced_wasserstein._pyr_up(low, x.shape), ref_up, atol=1e-3)
     # A Laplacian pyramid reconstructs its image exactly.
-    levels = M._laplacian_pyramid(x, 3)
+    levels = M.sliced_wasserstein._laplacian_pyramid(x, 3)
     assert [lv.shape[1] for lv in levels] == [20, 10, 5]
     rec = levels[-1]
     for lv in levels[-2::-1]:
-        rec = M._pyr_up(rec, lv.shape) + lv
+        rec = M.sliced_wasserstein._pyr_up(rec, lv.shape) + lv
     np.testing.assert_allclose(rec, x, atol=1e-3)
 
 
@@ -110,7 +110,7 @@ def test_sliced_wasserstein_equals_exact_sorting():
     pa = np.sort(a.astype(np.float64) @ w, axis=0)
     pb = np.sort(b.astype(np.float64) @ w, axis=0)
     exact = np.abs(pa - pb).mean()
-    assert M._sliced_wasserstein(a, b, w) == pytest.approx(exact, rel=1e-4)
+    assert M.sliced_wasserstein._sliced_wasserstein(a, b, w) == pytest.approx(exact, rel=1e-4)
 
 
 def test_swd_identical_zero_and_deterministic(faces):
@@ -282,9 +282,9 @@ def test_fid_offline_raises_clear_error(monkeypatch, tmp_path):
     """No cached weights + failed download -> RuntimeError explaining what to do (no internet used)."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setenv("GANBOOK_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(M, "_INCEPTION", None)
+    monkeypatch.setattr(M.inception, "_INCEPTION", None)
     # port 9 on localhost: the connection is refused at once, nothing leaves the machine
-    monkeypatch.setattr(M, "INCEPTION_WEIGHTS_URL", "http://127.0.0.1:9/inception_notop.h5")
+    monkeypatch.setattr(M.inception, "INCEPTION_WEIGHTS_URL", "http://127.0.0.1:9/inception_notop.h5")
     monkeypatch.setattr("ganutils.data.fetch._RETRY_DELAY", 0.0)
     imgs = np.zeros((4, 32, 32, 3), np.uint8)
     with pytest.raises(RuntimeError, match="ImageNet weights of InceptionV3") as err:
@@ -329,21 +329,21 @@ def test_inception_weights_come_through_the_one_downloader(monkeypatch, tmp_path
     try:
         monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
         monkeypatch.setenv("GANBOOK_CACHE", str(tmp_path / "cache"))
-        monkeypatch.setattr(M, "INCEPTION_WEIGHTS_URL", f"http://127.0.0.1:{httpd.server_address[1]}/w.h5")
-        monkeypatch.setattr(M, "INCEPTION_WEIGHTS_MD5", hashlib.md5(weights).hexdigest())
-        path = M._inception_weights()
+        monkeypatch.setattr(M.inception, "INCEPTION_WEIGHTS_URL", f"http://127.0.0.1:{httpd.server_address[1]}/w.h5")
+        monkeypatch.setattr(M.inception, "INCEPTION_WEIGHTS_MD5", hashlib.md5(weights).hexdigest())
+        path = M.inception._inception_weights()
         assert path == tmp_path / "cache" / "models" / M.INCEPTION_WEIGHTS_FILE and path.read_bytes() == weights
-        assert M._inception_weights() == path and served["count"] == 1  # cached
+        assert M.inception._inception_weights() == path and served["count"] == 1  # cached
         keras_copy = tmp_path / "keras" / "models" / M.INCEPTION_WEIGHTS_FILE
         keras_copy.parent.mkdir(parents=True)
         keras_copy.write_bytes(weights)
-        assert M._inception_weights() == keras_copy and served["count"] == 1
+        assert M.inception._inception_weights() == keras_copy and served["count"] == 1
         keras_copy.write_bytes(b"another file")  # wrong digest: not used
-        assert M._inception_weights() == path
+        assert M.inception._inception_weights() == path
         path.unlink()
         served["body"] = b"<!DOCTYPE html><html><title>Sign in</title></html>"
         with pytest.raises(RuntimeError, match="an HTML page titled 'Sign in'"):
-            M._inception_weights()
+            M.inception._inception_weights()
         assert not path.exists()
     finally:
         httpd.shutdown()
@@ -492,3 +492,12 @@ def test_import_is_cheap():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_metrics_is_a_package_of_one_module_per_family():
+    """Issue 11: metrics.py split into sliced_wasserstein, inception and factors; the public names stay."""
+    assert M.swd is M.sliced_wasserstein.swd and callable(M.swd)
+    assert M.fid is M.inception.fid and M.kid is M.inception.kid
+    assert M.frechet_distance is M.inception.frechet_distance
+    assert M.factor_coverage is M.factors.factor_coverage and M.FactorClassifier is M.factors.FactorClassifier
+    assert set(M.__all__) <= set(dir(M))

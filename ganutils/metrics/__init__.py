@@ -1,0 +1,116 @@
+"""Numbers for how good (and how varied) generated images are.
+
+- ``swd(real, fake)``: multi-scale sliced Wasserstein distance (Karras et al. 2018), numpy
+  only, a few seconds on a CPU; good for tracking a run every N steps.
+- ``fid(real, fake)`` / ``kid(real, fake)``: Fréchet / kernel Inception distance on
+  InceptionV3 pool features (the ImageNet weights are downloaded on first use).
+- ``factor_coverage(fake, kind)``: how far the generated images' factor histograms (hair
+  colour, iris colour, ...) are from the embedded dataset's; a number for mode collapse.
+- ``make_metric(name, real_images)``: a ``metric(fake_images) -> float`` for a trainer.
+
+All functions take images as uint8 ``[N, H, W, 3]`` or float in [-1, 1] (numpy or tf), converted
+and checked by ``to_uint8`` (the same function as ``ganutils.viz.to_uint8``).
+One module per family: ``sliced_wasserstein`` (SWD), ``inception`` (FID, KID and the distances on
+features), ``factors`` (the factor classifier and factor coverage); this package re-exports their public
+names and holds ``make_metric``. Importing it is cheap: TensorFlow/Keras are imported only where needed.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from ._common import to_uint8
+from .factors import COVERAGE_FACTORS, FactorClassifier, _classifier, _coverage, _procedural, factor_coverage
+from .inception import (INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_MD5, INCEPTION_WEIGHTS_URL, _fid_from_features,
+                        fid, frechet_distance, inception_features, kernel_inception_distance, kid)
+from .sliced_wasserstein import SWD_MIN_IMAGES, SWD_MIN_SIZE, swd
+
+__all__ = [
+    "to_uint8", "swd", "frechet_distance", "kernel_inception_distance",
+    "inception_features", "fid", "kid", "FactorClassifier", "factor_coverage", "make_metric",
+    "COVERAGE_FACTORS", "SWD_MIN_IMAGES", "SWD_MIN_SIZE",
+    "INCEPTION_WEIGHTS_FILE", "INCEPTION_WEIGHTS_URL", "INCEPTION_WEIGHTS_MD5",
+]
+
+
+# --------------------------------------------------------------------------------------
+# Trainer hook
+# --------------------------------------------------------------------------------------
+
+
+def make_metric(name, real_images=None, **kw):
+    """A ``metric(fake_images) -> float`` for a trainer to call every N steps.
+
+    ``name``: ``"swd"`` (needs ``real_images``; ``kw`` go to ``swd``), ``"coverage:<kind>"``
+    (``real_images`` optional, default reference = fresh synthetic sample; the classifier's
+    size is ``size=``, else the real images', else the fakes'), ``"fid"`` / ``"kid"`` (need
+    ``real_images`` and the InceptionV3 weights; ``feature_fn=``, ``batch_size=`` and, for
+    KID, ``subsets=``, ``subset_size=``, ``seed=``). Work on the real images (features,
+    histograms) and the classifier are done once, on the first call. The callable's
+    ``__name__`` is ``name``, for use as a history key. Fakes may be uint8 or [-1, 1] floats
+    (numpy or tf). Example::
+
+        metric = make_metric("coverage:faces", real_images)
+        history["coverage"].append(metric(generator(z, training=False)))
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"metric name must be a str, got {name!r}")
+    real = None if real_images is None else to_uint8(real_images)
+    state = {}
+
+    if name == "swd":
+        if real is None:
+            raise ValueError("make_metric('swd') needs real_images")
+        try:
+            inspect.signature(swd).bind(real, real, **kw)
+        except TypeError as e:
+            raise ValueError(f"make_metric('swd'): {e}") from None
+
+        def metric(fake):
+            return swd(real, fake, **kw)
+
+    elif name.startswith("coverage:"):
+        kind = name.split(":", 1)[1]
+        kinds = _procedural().KINDS
+        if kind not in kinds:
+            raise ValueError(f"unknown coverage kind {kind!r} in {name!r}: expected coverage:<kind> "
+                             f"with kind one of {', '.join(kinds)}")
+        size = kw.pop("size", None)
+        if kw:
+            raise ValueError(f"make_metric({name!r}) takes only size=, got {sorted(kw)}")
+
+        def metric(fake):
+            fake = to_uint8(fake)
+            if "clf" not in state:
+                at = size or (real.shape[1] if real is not None else fake.shape[1])
+                state["clf"] = _classifier(kind, at)
+                clf = state["clf"]
+                state["ref"] = clf.reference_histograms() if real is None else clf.histograms(real)
+            clf = state["clf"]
+            return _coverage(clf.histograms(fake), state["ref"], clf, len(fake), "", False)
+
+    elif name in ("fid", "kid"):
+        if real is None:
+            raise ValueError(f"make_metric({name!r}) needs real_images")
+        feature_fn = kw.pop("feature_fn", None)
+        batch_size = kw.pop("batch_size", 64)
+        allowed = {"subsets", "subset_size", "seed"} if name == "kid" else set()
+        if set(kw) - allowed:
+            raise ValueError(f"make_metric({name!r}): unexpected arguments {sorted(set(kw) - allowed)}")
+        fn = feature_fn or (lambda x: inception_features(x, batch_size))
+
+        def metric(fake):
+            if "feat" not in state:
+                state["feat"] = np.asarray(fn(real), np.float64)
+            ff = np.asarray(fn(to_uint8(fake)), np.float64)
+            fr = state["feat"]
+            if name == "fid":
+                return _fid_from_features(fr, ff)
+            return kernel_inception_distance(fr, ff, **kw)
+
+    else:
+        raise ValueError(f"unknown metric {name!r}: expected 'swd', 'coverage:<kind>', 'fid' or 'kid'")
+    metric.__name__ = name
+    return metric
