@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from traceback import format_exception
@@ -140,29 +141,87 @@ def check_parameters(notebooks, given):
     return checked
 
 
+def parameter_values(notebook, smoke=False):
+    """The values a chapter's parameters cell sets by itself, with or without smoke mode, computed
+    here without a kernel (the cell only imports ``ganutils`` and calls ``ganutils.smoke``)."""
+    import builtins
+    import types
+
+    import nbformat
+
+    from . import params
+    shim = types.SimpleNamespace(smoke=(lambda full, test: test) if smoke else (lambda full, test: full),
+                                 params=params)
+
+    def importer(name, globals=None, locals=None, fromlist=(), level=0):
+        if name == "ganutils" and not fromlist:   # `import ganutils` gets the shim's smoke()
+            return shim
+        return builtins.__import__(name, globals, locals, fromlist, level)
+
+    namespace = {"ganutils": shim, "__builtins__": {**vars(builtins), "__import__": importer}}
+    source = parameters_cell(nbformat.read(str(notebook), as_version=4)).source
+    exec(source, namespace)
+    return {name: namespace[name] for name in params.declared(source) if name in namespace}
+
+
+def run_folders(notebook, cwd, smoke=False, parameters=None):
+    """The folders a chapter writes its runs into (its ``OutDir`` parameters), resolved in ``cwd``,
+    the kernel's working folder; ``parameters`` are the values injected over the cell's own."""
+    import nbformat
+
+    from . import params
+    kinds = params.declared(parameters_cell(nbformat.read(str(notebook), as_version=4)).source)
+    values = {**parameter_values(notebook, smoke), **(parameters or {})}
+    return [Path(cwd, os.path.expanduser(values[name])) for name, kind in kinds.items()
+            if kind is params.OutDir and name in values]
+
+
+def new_folders(folders, within):
+    """For each folder that does not exist yet, the outermost missing folder on its way inside
+    ``within``: what creating it will add, and what a clean-up may remove."""
+    within = Path(within).resolve()
+    added = []
+    for folder in folders:
+        folder = Path(folder).resolve()
+        if folder.exists() or within not in folder.parents:
+            continue
+        while folder.parent != within and not folder.parent.exists():
+            folder = folder.parent
+        if folder not in added:
+            added.append(folder)
+    return added
+
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def _failure(chapter, error, log):
-    """A few lines naming the chapter, the cell (number in the chapter and first line) and the
-    error; the full traceback is appended to ``log``."""
+    """A few lines naming the chapter, the cell (its number in the chapter, and the line that failed
+    or else its first line) and the error; the full traceback is appended to ``log``."""
     import nbformat
     source = getattr(error, "source", None)
     cells = nbformat.read(str(chapter), as_version=4).cells
     numbers = [i + 1 for i, c in enumerate(cells) if source is not None and c.source == source]
+    traceback = getattr(error, "traceback", None)
+    full = _ANSI.sub("", "\n".join(traceback) if traceback else "".join(format_exception(error)))
     if numbers:
-        first = next((line for line in source.split("\n") if line.strip() and not line.startswith("#")),
-                     source.split("\n")[0])
-        where = f"cell {numbers[0]} of {len(cells)}: {first.strip()[:70]}"
+        lines = source.split("\n")
+        # IPython names the cell's frames "Cell In[7], line 12"; the last one is where it failed.
+        frame = rf"Cell In\[{getattr(error, 'exec_count', '')}\], line (\d+)"
+        failed = [int(n) for n in re.findall(frame, full)]
+        if failed and 0 < failed[-1] <= len(lines):
+            at = f"line {failed[-1]}: {lines[failed[-1] - 1].strip()[:70]}"
+        else:
+            code = [line for line in lines if line.strip() and not line.startswith("#")]
+            at = (code or lines)[0].strip()[:70]
+        where = f"cell {numbers[0]} of {len(cells)}, {at}"
     else:
         where = "while starting or talking to the kernel"
     ename = getattr(error, "ename", type(error).__name__)
     evalue = str(getattr(error, "evalue", error))
     message = "\n      ".join(evalue.strip().split("\n")[:4])
-    traceback = getattr(error, "traceback", None)
-    full = "\n".join(traceback) if traceback else "".join(format_exception(error))
     with open(log, "a") as f:
-        f.write(f"\n[run] {chapter.stem} failed in {where}\n{_ANSI.sub('', full)}\n")
+        f.write(f"\n[run] {chapter.stem} failed in {where}\n{full}\n")
     return (f"[run] {chapter.stem} failed in {where}\n"
             f"      {ename}: {message}\n"
             f"      full traceback: {log}")
@@ -185,19 +244,22 @@ def _kernel_manager(log, env):
     return QuietKernelManager
 
 
-def run(notebook, output, parameters=None, smoke=False, cwd=None, log_output=False, log=None):
+def run(notebook, output, parameters=None, smoke=False, cwd=None, log_output=False, log=None, tmpdir=None):
     """Execute one notebook with papermill; returns the seconds it took.
 
     ``log``: a file that receives the kernel process's own output (TensorFlow's start-up lines);
-    None leaves it on the terminal. Nothing in this process's environment is changed: the kernel
-    gets ``GANBOOK_SMOKE`` (smoke runs), ``TF_CPP_MIN_LOG_LEVEL=3`` (unless set) and an inline
-    matplotlib backend through its own environment.
+    None leaves it on the terminal. ``tmpdir``: the kernel's ``TMPDIR`` (its temporary files go
+    there). Nothing in this process's environment is changed: the kernel gets ``GANBOOK_SMOKE``
+    (smoke runs), ``TF_CPP_MIN_LOG_LEVEL=3`` (unless set) and an inline matplotlib backend through
+    its own environment.
     """
     import papermill as pm
     env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline",  # figures go into the notebook
            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
     if smoke:
         env[SMOKE_ENV] = "1"
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     handle = open(log, "a") if log is not None else None
     try:
@@ -230,7 +292,6 @@ def quiet_tensorflow():
     (which keeps the later ``E0000 ... cuInit`` line quiet), points descriptor 2 at a temporary file
     during the import, and writes back to stderr whatever was not such a log line.
     """
-    import tempfile
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -355,11 +416,18 @@ def main(argv=None):
         cwd.mkdir(parents=True, exist_ok=True)
         log = work.with_suffix(".log")   # the kernel's own output and, on failure, the traceback
         log.unlink(missing_ok=True)
+        # A smoke run leaves nothing but its executed notebook and log: the run folders it creates
+        # (checkpoints, grids) and the kernel's temporary files are removed when it ends.
+        scratch = new_folders(run_folders(nb, cwd, smoke=True, parameters=params), cwd) if args.smoke else []
+        tmpdir = tempfile.mkdtemp(prefix=f"ganbook-{nb.stem}-") if args.smoke else None
         try:
             seconds = run(nb, work.resolve(), params, smoke=args.smoke, cwd=cwd, log_output=args.log,
-                          log=log)
+                          log=log, tmpdir=tmpdir)
         except Exception as error:   # papermill's PapermillExecutionError, or a dead kernel
             raise SystemExit(_failure(nb, error, log)) from None
+        finally:
+            for folder in scratch + ([Path(tmpdir)] if tmpdir else []):
+                shutil.rmtree(folder, ignore_errors=True)
         if args.book:
             shutil.move(str(work), str(target))
         print(f"[run] {nb.stem} done in {seconds:.1f} s -> {target}", flush=True)

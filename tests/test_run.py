@@ -98,7 +98,8 @@ def test_a_failed_cell_is_told_in_a_few_lines_and_the_traceback_goes_to_the_log(
         run.main(["1", "--smoke", "--notebooks", str(chapters), "--out", str(out)])
     lines = str(info.value).split("\n")
     log = out / "01_probe.log"
-    assert lines == ["[run] 01_probe failed in cell 4 of 4: def train(n):",
+    assert lines == ["[run] 01_probe failed in cell 4 of 4, line 2: "
+                     "raise ValueError(f'learning rate too high after {n} steps')",
                      "      ValueError: learning rate too high after 3 steps",
                      f"      full traceback: {log}"]
     text = log.read_text()
@@ -117,7 +118,7 @@ def test_a_parameter_error_inside_the_kernel_is_one_message(tmp_path):
     with pytest.raises(SystemExit) as info:
         run.main(["1", "--notebooks", str(chapters), "--out", str(out)])
     assert str(info.value).split("\n")[:2] == [
-        "[run] 01_probe failed in cell 3 of 4: ganutils.params.check(globals())",
+        "[run] 01_probe failed in cell 3 of 4, ganutils.params.check(globals())",
         "      ParameterError: parameter steps = 6.5: expected a whole number >= 0"]
     done = nbformat.read(out / "01_probe.ipynb", as_version=4)
     (check,) = [c for c in done.cells if c.source == "ganutils.params.check(globals())"]
@@ -175,3 +176,46 @@ def test_the_package_metadata_uses_an_spdx_licence_and_finds_every_subpackage():
     inits = (ROOT / "ganutils").rglob("__init__.py")
     on_disk = sorted(str(p.parent.relative_to(ROOT)).replace("/", ".") for p in inits)
     assert sorted(found) == on_disk and "ganutils.data" in found
+
+
+SMOKE_BODY = ("import tempfile\nfrom pathlib import Path\n"
+              "Path(out_dir, 'ckpt').mkdir(parents=True, exist_ok=True)\n"
+              "Path(out_dir, 'ckpt', 'weights').write_bytes(bytes(1000))\n"
+              "handle, name = tempfile.mkstemp()\nprint(name)")
+SMOKE_PARAMS = ("import ganutils\nfrom ganutils.params import OutDir\n"
+                "out_dir: OutDir = ganutils.smoke('runs/probe', 'runs/probe_smoke')")
+
+
+def test_a_smoke_run_leaves_only_its_notebook_and_log(tmp_path):
+    chapters, out = tmp_path / "notebooks", tmp_path / "o"
+    _probe(chapters, SMOKE_BODY, params=SMOKE_PARAMS)
+    (out / "runs" / "reader_run").mkdir(parents=True)   # an earlier run of the reader's: kept
+    run.main(["1", "--smoke", "--notebooks", str(chapters), "--out", str(out)])
+    done = nbformat.read(out / "01_probe.ipynb", as_version=4)
+    temp_file = Path(done.cells[-1].outputs[0]["text"].strip())
+    assert "ganbook-01_probe-" in str(temp_file) and not temp_file.parent.exists()
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "01_probe.ipynb", "01_probe.log", "run_summary.json", "runs", "runs/reader_run"]
+
+
+def test_a_normal_run_keeps_its_run_folder(tmp_path):
+    chapters, out = tmp_path / "notebooks", tmp_path / "o"
+    _probe(chapters, SMOKE_BODY, params=SMOKE_PARAMS)
+    run.main(["1", "--notebooks", str(chapters), "--out", str(out)])
+    assert (out / "runs" / "probe" / "ckpt" / "weights").stat().st_size == 1000
+
+
+def test_nbval_runs_clean_up_their_run_folders_and_temporary_files(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    chapters = tmp_path / "notebooks"
+    _probe(chapters, SMOKE_BODY + "\nPath('tmp_used.txt').write_text(name)", params=SMOKE_PARAMS)
+    shutil.copy(ROOT / "notebooks" / "conftest.py", chapters / "conftest.py")
+    (chapters / "runs" / "probe").mkdir(parents=True)   # the reader's own (non-smoke) run: kept
+    done = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider",
+                           "01_probe.ipynb"], cwd=chapters, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    temp_file = Path((chapters / "tmp_used.txt").read_text())
+    assert "ganbook-nbval-" in str(temp_file) and not temp_file.parent.exists()
+    assert (chapters / "runs" / "probe").is_dir() and not (chapters / "runs" / "probe_smoke").exists()
