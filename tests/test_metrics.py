@@ -1,4 +1,4 @@
-"""Tests for ganutils.metrics: SWD, Fréchet distance, KID, FID plumbing, factor coverage."""
+"""Tests for ganutils.metrics: SWD, Fréchet distance, KID, FID plumbing, factor distance."""
 
 import json
 import os
@@ -329,10 +329,12 @@ def test_inception_weights_come_through_the_one_downloader(monkeypatch, tmp_path
     try:
         monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
         monkeypatch.setenv("GANBOOK_CACHE", str(tmp_path / "cache"))
-        monkeypatch.setattr(M.inception, "INCEPTION_WEIGHTS_URL", f"http://127.0.0.1:{httpd.server_address[1]}/w.h5")
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/w.h5"
+        monkeypatch.setattr(M.inception, "INCEPTION_WEIGHTS_URL", url)
         monkeypatch.setattr(M.inception, "INCEPTION_WEIGHTS_MD5", hashlib.md5(weights).hexdigest())
         path = M.inception._inception_weights()
-        assert path == tmp_path / "cache" / "models" / M.INCEPTION_WEIGHTS_FILE and path.read_bytes() == weights
+        assert path == tmp_path / "cache" / "models" / M.INCEPTION_WEIGHTS_FILE
+        assert path.read_bytes() == weights
         assert M.inception._inception_weights() == path and served["count"] == 1  # cached
         keras_copy = tmp_path / "keras" / "models" / M.INCEPTION_WEIGHTS_FILE
         keras_copy.parent.mkdir(parents=True)
@@ -408,15 +410,15 @@ def test_classifier_retrains_when_dataset_changes(classifier, monkeypatch):
     assert calls == [1]
 
 
-def test_coverage_real_low_collapsed_high(classifier):
+def test_factor_distance_real_low_collapsed_high(classifier):
     clf, _ = classifier
     held, factors = synthetic("faces", 600, 64, seed=21)
-    real = M.factor_coverage(held, "faces", classifier=clf)
+    real = M.factor_distance(held, "faces", classifier=clf)
     assert real < 0.1
-    collapsed = M.factor_coverage(np.repeat(held[:5], 100, axis=0), "faces", classifier=clf)
+    collapsed = M.factor_distance(np.repeat(held[:5], 100, axis=0), "faces", classifier=clf)
     assert collapsed > 0.25 and collapsed > 4 * real
     brown = held[factors["hair_color"] == 1]  # only brown hair
-    d = M.factor_coverage(brown, "faces", classifier=clf, return_details=True)
+    d = M.factor_distance(brown, "faces", classifier=clf, return_details=True)
     assert d["factors"]["hair_color"]["tv"] > 0.5
     assert d["score"] > 2 * real
     # details are consistent with the score
@@ -427,16 +429,29 @@ def test_coverage_real_low_collapsed_high(classifier):
     assert d["score"] == pytest.approx(np.mean([d["factors"][k]["tv"] for k in d["used"]]))
     # with real images as the reference
     other, _ = synthetic("faces", 400, 64, seed=22)
-    assert M.factor_coverage(held, "faces", real=other, classifier=clf) < 0.1
+    assert M.factor_distance(held, "faces", real=other, classifier=clf) < 0.1
 
 
-def test_coverage_errors(classifier):
+def test_factor_distance_errors(classifier):
     clf, _ = classifier
     imgs, _ = synthetic("faces", 4, 64, seed=1)
-    with pytest.raises(ValueError, match="'anime'"):
-        M.factor_coverage(imgs, "anime", classifier=clf)
+    with pytest.raises(ValueError, match="factor_distance: classifier is for 'faces', not 'anime'"):
+        M.factor_distance(imgs, "anime", classifier=clf)
     with pytest.raises(ValueError, match="unknown kind 'cats'"):
         M.FactorClassifier("cats")
+
+
+def test_factor_coverage_is_the_documented_old_name_of_factor_distance(classifier):
+    """Issue 14: 'coverage' read backwards (0 is best); factor_distance is the name, factor_coverage stays for
+    old code with the same computation and return structure."""
+    clf, _ = classifier
+    held, _ = synthetic("faces", 200, 64, seed=23)
+    fakes = np.repeat(held[:10], 20, axis=0)
+    new = M.factor_distance(fakes, "faces", real=held, classifier=clf, return_details=True)
+    old = M.factor_coverage(fakes, "faces", real=held, classifier=clf, return_details=True)
+    assert old == new and new["score"] > 0.1
+    assert M.factor_coverage(fakes, "faces", real=held, classifier=clf) == new["score"]
+    assert "factor_distance" in M.factor_coverage.__doc__ and "factor_distance" in M.__all__
 
 
 # ------------------------------------------------------------------------------ make_metric
@@ -452,24 +467,28 @@ def test_make_metric_swd_and_fid(faces):
     assert f(b) == pytest.approx(M.fid(a, b, feature_fn=_colour_features))
 
 
-def test_make_metric_coverage(classifier, monkeypatch):
+def test_make_metric_factor_distance(classifier, monkeypatch):
     _, cache = classifier
     monkeypatch.setenv("GANBOOK_CACHE", str(cache))  # the trained classifier is loaded, not retrained
     monkeypatch.setattr(M.FactorClassifier, "_train", lambda self: pytest.fail("retrained"))
     real, _ = synthetic("faces", 300, 64, seed=31)
     fake, _ = synthetic("faces", 200, 64, seed=32)
-    m = M.make_metric("coverage:faces", real)
-    assert m.__name__ == "coverage:faces"
+    m = M.make_metric("factor_distance:faces", real)
+    assert m.__name__ == "factor_distance:faces"
     clf = M._classifier("faces", 64)
-    assert m(fake) == pytest.approx(M.factor_coverage(fake, "faces", real=real, classifier=clf))
-    m2 = M.make_metric("coverage:faces", size=64)
-    assert m2(fake) == pytest.approx(M.factor_coverage(fake, "faces", classifier=clf))
+    assert m(fake) == pytest.approx(M.factor_distance(fake, "faces", real=real, classifier=clf))
+    old = M.make_metric("coverage:faces", real)  # the old name still works
+    assert old.__name__ == "coverage:faces" and old(fake) == m(fake)
+    m2 = M.make_metric("factor_distance:faces", size=64)
+    assert m2(fake) == pytest.approx(M.factor_distance(fake, "faces", classifier=clf))
     assert m2(np.repeat(fake[:3], 60, axis=0)) > m2(fake) + 0.15
 
 
 def test_make_metric_errors():
     with pytest.raises(ValueError, match="unknown metric 'lpips'"):
         M.make_metric("lpips", np.zeros((2, 16, 16, 3), np.uint8))
+    with pytest.raises(ValueError, match="unknown factor_distance kind 'cats'"):
+        M.make_metric("factor_distance:cats")
     with pytest.raises(ValueError, match="unknown coverage kind 'cats'"):
         M.make_metric("coverage:cats")
     with pytest.raises(ValueError, match="needs real_images"):

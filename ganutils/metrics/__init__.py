@@ -4,14 +4,15 @@
   only, a few seconds on a CPU; good for tracking a run every N steps.
 - ``fid(real, fake)`` / ``kid(real, fake)``: Fréchet / kernel Inception distance on
   InceptionV3 pool features (the ImageNet weights are downloaded on first use).
-- ``factor_coverage(fake, kind)``: how far the generated images' factor histograms (hair
-  colour, iris colour, ...) are from the embedded dataset's; a number for mode collapse.
+- ``factor_distance(fake, kind)``: how far the generated images' factor histograms (hair
+  colour, iris colour, ...) are from the embedded dataset's (0 = the same mix); a number for mode
+  collapse. ``factor_coverage`` is its old name, kept for older code.
 - ``make_metric(name, real_images)``: a ``metric(fake_images) -> float`` for a trainer.
 
 All functions take images as uint8 ``[N, H, W, 3]`` or float in [-1, 1] (numpy or tf), converted
 and checked by ``to_uint8`` (the same function as ``ganutils.viz.to_uint8``).
 One module per family: ``sliced_wasserstein`` (SWD), ``inception`` (FID, KID and the distances on
-features), ``factors`` (the factor classifier and factor coverage); this package re-exports their public
+features), ``factors`` (the factor classifier and factor distance); this package re-exports their public
 names and holds ``make_metric``. Importing it is cheap: TensorFlow/Keras are imported only where needed.
 """
 
@@ -22,14 +23,16 @@ import inspect
 import numpy as np
 
 from ._common import to_uint8
-from .factors import COVERAGE_FACTORS, FactorClassifier, _classifier, _coverage, _procedural, factor_coverage
-from .inception import (INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_MD5, INCEPTION_WEIGHTS_URL, _fid_from_features,
-                        fid, frechet_distance, inception_features, kernel_inception_distance, kid)
+from .factors import (COVERAGE_FACTORS, FactorClassifier, _classifier, _coverage, _procedural,
+                      factor_coverage, factor_distance)
+from .inception import (INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_MD5, INCEPTION_WEIGHTS_URL,
+                        _fid_from_features, fid, frechet_distance, inception_features, kernel_inception_distance, kid)
 from .sliced_wasserstein import SWD_MIN_IMAGES, SWD_MIN_SIZE, swd
 
 __all__ = [
     "to_uint8", "swd", "frechet_distance", "kernel_inception_distance",
-    "inception_features", "fid", "kid", "FactorClassifier", "factor_coverage", "make_metric",
+    "inception_features", "fid", "kid", "FactorClassifier", "factor_distance", "factor_coverage",
+    "make_metric",
     "COVERAGE_FACTORS", "SWD_MIN_IMAGES", "SWD_MIN_SIZE",
     "INCEPTION_WEIGHTS_FILE", "INCEPTION_WEIGHTS_URL", "INCEPTION_WEIGHTS_MD5",
 ]
@@ -43,17 +46,18 @@ __all__ = [
 def make_metric(name, real_images=None, **kw):
     """A ``metric(fake_images) -> float`` for a trainer to call every N steps.
 
-    ``name``: ``"swd"`` (needs ``real_images``; ``kw`` go to ``swd``), ``"coverage:<kind>"``
-    (``real_images`` optional, default reference = fresh synthetic sample; the classifier's
-    size is ``size=``, else the real images', else the fakes'), ``"fid"`` / ``"kid"`` (need
+    ``name``: ``"swd"`` (needs ``real_images``; ``kw`` go to ``swd``), ``"factor_distance:<kind>"``
+    (``factor_distance``; ``real_images`` optional, default reference = fresh synthetic sample; the
+    classifier's size is ``size=``, else the real images', else the fakes'; ``"coverage:<kind>"`` is its
+    old name and still works), ``"fid"`` / ``"kid"`` (need
     ``real_images`` and the InceptionV3 weights; ``feature_fn=``, ``batch_size=`` and, for
     KID, ``subsets=``, ``subset_size=``, ``seed=``). Work on the real images (features,
     histograms) and the classifier are done once, on the first call. The callable's
     ``__name__`` is ``name``, for use as a history key. Fakes may be uint8 or [-1, 1] floats
     (numpy or tf). Example::
 
-        metric = make_metric("coverage:faces", real_images)
-        history["coverage"].append(metric(generator(z, training=False)))
+        metric = make_metric("factor_distance:faces", real_images)
+        history["factor_distance"].append(metric(generator(z, training=False)))
     """
     if not isinstance(name, str):
         raise ValueError(f"metric name must be a str, got {name!r}")
@@ -71,11 +75,11 @@ def make_metric(name, real_images=None, **kw):
         def metric(fake):
             return swd(real, fake, **kw)
 
-    elif name.startswith("coverage:"):
-        kind = name.split(":", 1)[1]
+    elif name.startswith(("factor_distance:", "coverage:")):
+        prefix, kind = name.split(":", 1)
         kinds = _procedural().KINDS
         if kind not in kinds:
-            raise ValueError(f"unknown coverage kind {kind!r} in {name!r}: expected coverage:<kind> "
+            raise ValueError(f"unknown {prefix} kind {kind!r} in {name!r}: expected {prefix}:<kind> "
                              f"with kind one of {', '.join(kinds)}")
         size = kw.pop("size", None)
         if kw:
@@ -111,6 +115,7 @@ def make_metric(name, real_images=None, **kw):
             return kernel_inception_distance(fr, ff, **kw)
 
     else:
-        raise ValueError(f"unknown metric {name!r}: expected 'swd', 'coverage:<kind>', 'fid' or 'kid'")
+        raise ValueError(f"unknown metric {name!r}: expected 'swd', 'factor_distance:<kind>' "
+                         f"(old name 'coverage:<kind>'), 'fid' or 'kid'")
     metric.__name__ = name
     return metric

@@ -1,6 +1,7 @@
 """Mode collapse as a number: a small classifier reads the generating factors (hair colour, iris colour,
-...) back from images of an embedded kind, and ``factor_coverage`` compares the fakes' factor histograms with
-the data's (0 = the data's mix). TensorFlow/Keras are imported only when a classifier is built.
+...) back from images of an embedded kind, and ``factor_distance`` compares the fakes' factor histograms with
+the data's (0 = the data's mix; ``factor_coverage`` is its old name). TensorFlow/Keras are imported only
+when a classifier is built.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import numpy as np
 from .._atomic import replacing, write_json
 from ._common import to_uint8
 
-__all__ = ["FactorClassifier", "factor_coverage", "COVERAGE_FACTORS"]
+__all__ = ["FactorClassifier", "factor_distance", "factor_coverage", "COVERAGE_FACTORS"]
 
 
-#: Categorical factors that enter ``factor_coverage``: those the small classifier reads
+#: Categorical factors that enter ``factor_distance``: those the small classifier reads
 #: reliably at 32 px (balanced held-out accuracy >= 0.9 when measured, most >= 0.96). Too
 #: small or subtle to count: faces' iris colour, face shape and glasses (thin lines), eyes'
 #: shape and make-up, anime mouths; their heads are still trained and shown in the details.
@@ -29,7 +30,7 @@ _CLASSIFIERS = {}
 
 
 def _cache_root() -> Path:
-    """The cache root of ganutils, ``ganutils.data.fetch.cache_dir()`` ($GANBOOK_CACHE or ~/.cache/ganbook)."""
+    """The cache root of ganutils: ``ganutils.data.fetch.cache_dir()`` ($GANBOOK_CACHE, ~/.cache/ganbook)."""
     from ..data.fetch import cache_dir
     return cache_dir()
 
@@ -164,9 +165,10 @@ class FactorClassifier:
             warnings.warn(f"could not cache the factor classifier in {folder}: {e}")
 
     def _write_meta(self, fingerprint=None):
+        fingerprint = fingerprint or (self._read_meta() or {}).get("fingerprint")
         write_json(self._meta_path, {"kind": self.kind, "size": self.size, "version": self.VERSION,
-                                     "fingerprint": fingerprint or (self._read_meta() or {}).get("fingerprint"),
-                                     "train_seconds": self.train_seconds, "reference": self._ref})
+                                     "fingerprint": fingerprint, "train_seconds": self.train_seconds,
+                                     "reference": self._ref})
 
     # -- use -----------------------------------------------------------------------------
 
@@ -265,28 +267,39 @@ def _coverage(h_fake, h_real, clf, n_fake, reference, return_details):
     return {"score": score, "factors": per, "used": list(used), "n_fake": int(n_fake), "reference": reference}
 
 
-def factor_coverage(fake, kind, *, real=None, classifier=None, return_details=False):
-    """Mode collapse as a number: how far the fakes' factor histograms are from the data's.
+def factor_distance(fake, kind, *, real=None, classifier=None, return_details=False):
+    """Mode collapse as a number: how far the fakes' factor histograms are from the data's (0 = the same mix).
 
     A ``FactorClassifier`` reads the categorical factors (hair colour, glasses, ...) of
-    every fake; per factor in ``COVERAGE_FACTORS[kind]`` the total-variation distance
-    ``0.5 * sum |p_fake - p_real|`` between the predicted category histograms is taken,
-    and the mean over factors returned: 0 = the same mix as the data, 1 = disjoint (a
-    collapsed generator drawing only blond, glasses-free faces scores high). ``real``
-    images (classified the same way) are the reference; by default a fresh synthetic
-    sample. Use a few hundred fakes or more: with n fakes the score of a perfect
-    generator is about ``sqrt(categories / n)`` / 2 from sampling noise alone.
-    ``return_details=True`` returns a dict with per-factor histograms and distances.
+    every fake (``fake``: uint8 ``[N, H, W, 3]`` or floats in [-1, 1], square, N >= 1); per factor in
+    ``COVERAGE_FACTORS[kind]`` the total-variation distance ``0.5 * sum |p_fake - p_real|`` between the
+    predicted category histograms is taken, and the mean over factors returned, a float in [0, 1]:
+    0 = the same mix as the data, 1 = disjoint (a collapsed generator drawing only blond, glasses-free
+    faces scores high). Lower is better, like SWD and FID. ``real`` images (classified the same way) are
+    the reference; by default a fresh synthetic sample. Use a few hundred fakes or more: with n fakes the
+    score of a perfect generator is about ``sqrt(categories / n)`` / 2 from sampling noise alone.
+    ``return_details=True`` returns a dict: ``score``, per-factor ``factors`` (categories, fake and real
+    histograms, ``tv``, ``used``), ``used``, ``n_fake`` and ``reference``. Raises ``ValueError`` for no
+    fakes, a classifier of another kind, or images ``to_uint8`` refuses.
     """
     fake = to_uint8(fake)
     if len(fake) < 1:
-        raise ValueError("factor_coverage: needs at least 1 fake image")
+        raise ValueError("factor_distance: needs at least 1 fake image")
     clf = classifier if classifier is not None else _classifier(kind, fake.shape[1])
     if clf.kind != kind:
-        raise ValueError(f"factor_coverage: classifier is for {clf.kind!r}, not {kind!r}")
+        raise ValueError(f"factor_distance: classifier is for {clf.kind!r}, not {kind!r}")
     if real is None:
         h_real, ref = clf.reference_histograms(), f"synthetic({kind!r}, {clf.N_REF}, seed={clf.REF_SEED})"
     else:
         real = to_uint8(real)
         h_real, ref = clf.histograms(real), f"{len(real)} real images"
     return _coverage(clf.histograms(fake), h_real, clf, len(fake), ref, return_details)
+
+
+def factor_coverage(fake, kind, *, real=None, classifier=None, return_details=False):
+    """The old name of :func:`factor_distance`, kept so older code and notebooks run unchanged.
+
+    Same arguments, computation and result. The name read backwards (0 is best, where "coverage" suggests
+    1 is), hence the rename (issue 14); new code should call ``factor_distance``.
+    """
+    return factor_distance(fake, kind, real=real, classifier=classifier, return_details=return_details)
