@@ -23,7 +23,8 @@ print(json.dumps({"after_import": after_import, "shape": list(images.shape), "dt
                   "viz": ganutils.viz.__name__, "metrics": ganutils.metrics.__name__,
                   "dir": [m for m in ("data", "models", "train", "viz", "metrics") if m in dir(ganutils)]}))
 """)
-    assert r["after_import"] == {"tensorflow": False, "keras": False, "ganutils.data": False, "ganutils.viz": False}
+    assert r["after_import"] == {"tensorflow": False, "keras": False, "ganutils.data": False,
+                                 "ganutils.viz": False}
     assert r["shape"] == [2, 16, 16, 3] and r["dtype"] == "uint8"
     assert r["tf_after_synthetic"] is False
     assert r["viz"] == "ganutils.viz" and r["metrics"] == "ganutils.metrics"

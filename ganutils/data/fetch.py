@@ -2,9 +2,10 @@
 
 For readers running the course on their own machine or in Colab: ``download`` caches files under
 ``~/.cache/ganbook`` (or ``$GANBOOK_CACHE``), resumes a broken transfer with an HTTP ``Range`` request,
-checks what arrived (an HTML login or quota page instead of the file, another type than the name says, a size
-other than announced) and a SHA-256 digest, and only then moves the file into place. ``extract`` refuses archive
-entries that would write outside the target folder, and says what it found when a file is no archive.
+checks what arrived (an HTML login or quota page instead of the file, another type than the name says,
+a size other than announced) and a SHA-256 digest, and only then moves the file into place. ``extract``
+refuses archive entries that would write outside the target folder, and says what it found when a file
+is no archive.
 Standard library only (urllib, zipfile, tarfile).
 """
 
@@ -108,7 +109,8 @@ def _name_from_headers(headers):
     m = re.search(r"filename\*\s*=\s*([\w!#$%&+^`{}~-]*)'[^']*'([^;\s]+)", value, re.IGNORECASE)
     if m:
         try:
-            return _plain_name(urllib.parse.unquote(m.group(2), encoding=m.group(1) or "utf-8", errors="strict"))
+            name = urllib.parse.unquote(m.group(2), encoding=m.group(1) or "utf-8", errors="strict")
+            return _plain_name(name)
         except (LookupError, UnicodeDecodeError):
             pass
     msg = email.message.Message()
@@ -231,9 +233,9 @@ def _check_file(path, name, url, content_type=None):
     if problem is None:
         return
     path.unlink(missing_ok=True)
-    hint = ("This is what a login, quota or virus-scan page looks like (Google Drive sends one for popular files "
-            "such as CelebA): open the URL in a browser, save the file yourself and pass its path instead, or "
-            "use another mirror." if "HTML page" in problem else
+    hint = ("This is what a login, quota or virus-scan page looks like (Google Drive sends one for popular "
+            "files such as CelebA): open the URL in a browser, save the file yourself and pass its path "
+            "instead, or use another mirror." if "HTML page" in problem else
             "The server sent something else than the file: check the URL, or download the file yourself.")
     raise WrongContentError(f"{url} did not answer with {name}: {problem}. Nothing was cached; the next call "
                             f"downloads it again. {hint}")
@@ -265,8 +267,8 @@ class _State:
 def _name_from_response(response, url):
     name = _name_from_headers(response.headers) or _name_in_url(response.geturl() or url)
     if name is None:
-        raise ValueError(f"cannot tell a file name for {url!r}: the URL does not end in one (as Google Drive's "
-                         f"/uc links do) and the server sent no Content-Disposition; pass filename=, "
+        raise ValueError(f"cannot tell a file name for {url!r}: the URL does not end in one (as Google "
+                         f"Drive's /uc links do) and the server sent no Content-Disposition; pass filename=, "
                          f"e.g. download(url, filename='img_align_celeba.zip')")
     return name
 
@@ -366,8 +368,8 @@ def download(url, sha256=None, *, dest_dir=None, filename=None, extract=False, r
     :class:`DownloadError` for a transfer that stays incomplete) saying what arrived, and nothing bad is
     kept. With ``sha256`` the digest is checked too (:class:`ChecksumError`, the file is deleted); then the
     file is renamed into place. ``md5`` does the same with an MD5 digest, for files whose publishers give
-    only that (Keras' pretrained weights); prefer ``sha256``. ``extract=True`` unpacks a .zip/.tar(.gz) archive into a folder beside it and
-    returns that folder. Raises ``ValueError`` for bad arguments or a URL that names no file.
+    only that (Keras' pretrained weights); prefer ``sha256``. ``extract=True`` unpacks a .zip/.tar(.gz)
+    archive into a folder beside it and returns that folder. Raises ``ValueError`` for bad arguments or a URL that names no file.
     """
     sha256 = _check_sha256(sha256)
     if md5 is not None and not (isinstance(md5, str) and re.fullmatch(r"[0-9a-fA-F]{32}", md5.strip())):
@@ -403,8 +405,8 @@ def download(url, sha256=None, *, dest_dir=None, filename=None, extract=False, r
                 if _fetch_once(url, folder, state, timeout, progress, usable):
                     break
                 errors.append("incomplete transfer" if state.total is None else
-                              f"incomplete transfer: received {state.received:,} of the {state.total:,} bytes "
-                              f"the server announced")
+                              f"incomplete transfer: received {state.received:,} of the {state.total:,} "
+                              f"bytes the server announced")
             except urllib.error.HTTPError as e:
                 if e.code < 500 and e.code not in (408, 429):
                     raise DownloadError(f"downloading {url} failed: HTTP {e.code} {e.reason}") from None
@@ -424,8 +426,8 @@ def download(url, sha256=None, *, dest_dir=None, filename=None, extract=False, r
                     actual = _hash_file(part, algorithm)
                     if actual != expected:
                         part.unlink()
-                        raise ChecksumError(f"{algorithm} mismatch for {url}: expected {expected}, got {actual}; "
-                                            f"the download was deleted")
+                        raise ChecksumError(f"{algorithm} mismatch for {url}: expected {expected}, "
+                                            f"got {actual}; the download was deleted")
             os.replace(part, folder / state.name)
     target = folder / state.name
 
@@ -518,8 +520,8 @@ def extract(archive, dest_dir) -> Path:
         found += " whose end (the zip directory) is missing: a truncated or interrupted download"
     elif expected != "a zip or tar archive" and head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")):
         found += " without a tar archive inside, or cut short"
-    raise ValueError(f"{archive} cannot be extracted: it {found}, not {expected} (extract() takes .zip, .tar, "
-                     f".tar.gz/.tgz, .tar.bz2 and .tar.xz). If it was downloaded, delete it and download it "
+    raise ValueError(f"{archive} cannot be extracted: it {found}, not {expected} (extract() takes .zip, "
+                     f".tar, .tar.gz/.tgz, .tar.bz2 and .tar.xz). If it was downloaded, delete it and download it "
                      f"again; open the URL in a browser to see what the server sends.")
 
 

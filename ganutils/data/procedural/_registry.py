@@ -41,7 +41,8 @@ def register(name, *, factors, default_size, stream, params, render):
     if not isinstance(default_size, numbers.Integral) or not _MIN_SIZE <= default_size <= _MAX_SIZE:
         raise ValueError(f"kind {name!r}: default_size must be an int in [{_MIN_SIZE}, {_MAX_SIZE}]")
     for factor, cats in factors.items():
-        if cats is not None and not (isinstance(cats, list) and cats and all(isinstance(c, str) for c in cats)):
+        if cats is not None and not (isinstance(cats, list) and cats
+                                     and all(isinstance(c, str) for c in cats)):
             raise ValueError(f"kind {name!r}: factor {factor!r} must map to a list of category names or None")
     if not (callable(params) and callable(render)):
         raise ValueError(f"kind {name!r}: params and render must be functions")
