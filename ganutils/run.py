@@ -3,12 +3,16 @@
     python -m ganutils.run all --smoke                 # every chapter, tiny step counts
     python -m ganutils.run 3 -p steps 200 -p data ~/celeba.zip
     python -m ganutils.run all --book                  # the book run: commits outputs in place
+    python -m ganutils.run all --book --data-root DIR  # ... on real photos: DIR/celeba, DIR/eyes, DIR/anime
 
 Executed notebooks go to ``--out`` (default ``outputs/``) with their artifacts; ``--book``
 runs each chapter with ``BOOK_PARAMS`` (sized for a 2-core CPU; about two hours for all) and
 writes the executed notebook back into ``notebooks/`` once it has finished: that is how the
 committed outputs are produced. A book run's checkpoints stay in ``outputs/book/runs/``; if
 it is interrupted, ``python -m ganutils.run 5 --book -p resume True`` continues it.
+``--data-root DIR`` sets the data parameters ``DATA_ROOT`` names to folders under DIR; an
+executed chapter records each data source's name and image count, never a path of this machine.
+Parameters are checked (``ganutils.params``) before any kernel starts.
 """
 
 from __future__ import annotations
@@ -42,6 +46,16 @@ BOOK_PARAMS: dict[str, dict] = {
                   "width128": 0.03125, "steps128": 100, "eval128": 200, "timing_steps": 3},
     "07_evaluation": {"width": 0.5, "steps": 3000, "sample_every": 250, "checkpoint_every": 1000,
                       "metric_every": 250},
+}
+
+
+#: ``--data-root DIR``: the folder under DIR that each chapter trains on, by parameter (the book run's
+#: real photographs). The chapters' own defaults stay the embedded sets, which need nothing.
+DATA_ROOT: dict[str, dict[str, str]] = {
+    "03_faces28": {"data": "celeba"},
+    "04_eyes128": {"data": "eyes"},
+    "05_anime64": {"data": "anime"},
+    "06_tricks": {"data128": "celeba"},   # seed 003's 128x128 section; the 28x28 tricks stay embedded
 }
 
 
@@ -192,6 +206,43 @@ def new_folders(folders, within):
     return added
 
 
+def describe_data(source):
+    """What a committed chapter records about its data: an embedded kind's name as is, else
+    ``{"name": ..., "images": N}`` with the folder's or file's name (never its path) and the number
+    of images it holds (files listed by ``ganutils.data.list_images``; rows of a ``.npy`` array)."""
+    from . import params
+    if source in params._kinds():
+        return source
+    path = Path(os.path.expanduser(source))
+    if path.suffix.lower() == ".npy":
+        import numpy as np
+        return {"name": path.stem, "images": int(np.load(path, mmap_mode="r").shape[0])}
+    from .data import list_images
+    fixed = next((i for i, part in enumerate(path.parts) if set("*?[") & set(part)), None)
+    folder = Path(*path.parts[:fixed]) if fixed else path
+    name = folder.stem if folder.is_file() else folder.name
+    return {"name": name, "images": len(list_images(source))}
+
+
+def public_record(notebook, parameters):
+    """The run's parameters as a committed chapter may record them: data sources as their name (and
+    ``data`` maps each to its name and image count), cache files and absolute folders by name only."""
+    import nbformat
+
+    from . import params
+    kinds = params.declared(parameters_cell(nbformat.read(str(notebook), as_version=4)).source)
+    record, data = {}, {}
+    for name, value in parameters.items():
+        kind = kinds.get(name)
+        if kind is params.DataSource and isinstance(value, str):
+            data[name] = describe_data(value)
+            value = data[name] if isinstance(data[name], str) else data[name]["name"]
+        elif kind in (params.CacheFile, params.OutDir) and isinstance(value, str) and os.path.isabs(value):
+            value = Path(value).name
+        record[name] = value
+    return {"parameters": record, **({"data": data} if data else {})}
+
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -244,9 +295,12 @@ def _kernel_manager(log, env):
     return QuietKernelManager
 
 
-def run(notebook, output, parameters=None, smoke=False, cwd=None, log_output=False, log=None, tmpdir=None):
+def run(notebook, output, parameters=None, smoke=False, cwd=None, log_output=False, log=None, tmpdir=None,
+        record=None):
     """Execute one notebook with papermill; returns the seconds it took.
 
+    ``record``: what the executed notebook's metadata keeps of the run (``public_record``; default:
+    the parameters as given).
     ``log``: a file that receives the kernel process's own output (TensorFlow's start-up lines);
     None leaves it on the terminal. ``tmpdir``: the kernel's ``TMPDIR`` (its temporary files go
     there). Nothing in this process's environment is changed: the kernel gets ``GANBOOK_SMOKE``
@@ -272,7 +326,7 @@ def run(notebook, output, parameters=None, smoke=False, cwd=None, log_output=Fal
     finally:
         if handle is not None:
             handle.close()
-    _finish(output, smoke=smoke, parameters=parameters or {}, seconds=seconds)
+    _finish(output, smoke=smoke, seconds=seconds, **(record or {"parameters": parameters or {}}))
     return seconds
 
 
@@ -377,6 +431,13 @@ def _finish(path, **info):
         if cell.cell_type == "code":
             cell["outputs"] = tidy_outputs(cell.get("outputs", []))
     nb.metadata["ganbook"] = {k: (round(v, 1) if isinstance(v, float) else v) for k, v in info.items()}
+    # papermill's own record names the machine's paths: keep file names and the public parameters.
+    papermill = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if papermill.get(key):
+            papermill[key] = Path(papermill[key]).name
+    if "parameters" in papermill:
+        papermill["parameters"] = info.get("parameters", {})
     nbformat.write(nb, str(path))
 
 
@@ -390,15 +451,23 @@ def main(argv=None):
     p.add_argument("--book", action="store_true", help="book parameters; write outputs into notebooks/")
     p.add_argument("--notebooks", default=str(NOTEBOOKS), help="folder holding the chapters")
     p.add_argument("--log", action="store_true", help="echo the cells' output while running")
+    p.add_argument("--data-root", metavar="DIR",
+                   help="chapters 3-5 (and chapter 6's seed-003 section) train on DIR/celeba, DIR/eyes, "
+                        "DIR/anime")
     args = p.parse_args(argv)
     if args.book and args.smoke:
         p.error("--book and --smoke exclude each other: smoke-run outputs are never committed")
 
     notebooks = select(args.chapters, args.notebooks)
-    checked = check_parameters(notebooks, dict(args.parameter))   # before any kernel starts
-    if args.book:   # the book's settings, then the -p values on top
-        checked = {nb: {**check_parameters([nb], BOOK_PARAMS.get(nb.stem, {}))[nb], **checked[nb]}
-                   for nb in notebooks}
+    # Before any kernel starts: the book's settings, then --data-root's folders, then the -p values.
+    checked = check_parameters(notebooks, dict(args.parameter))
+    for nb in notebooks:
+        folders = DATA_ROOT.get(nb.stem, {}) if args.data_root else {}
+        base = {}
+        for layer in (BOOK_PARAMS.get(nb.stem, {}) if args.book else {},
+                      {name: str(Path(args.data_root, folder)) for name, folder in folders.items()}):
+            base.update(check_parameters([nb], layer)[nb])
+        checked[nb] = {**base, **checked[nb]}
     out = Path(args.out)
     summary = []
     for nb in notebooks:
@@ -420,9 +489,10 @@ def main(argv=None):
         # (checkpoints, grids) and the kernel's temporary files are removed when it ends.
         scratch = new_folders(run_folders(nb, cwd, smoke=True, parameters=params), cwd) if args.smoke else []
         tmpdir = tempfile.mkdtemp(prefix=f"ganbook-{nb.stem}-") if args.smoke else None
+        record = public_record(nb, params)   # what the executed chapter keeps: no machine paths
         try:
             seconds = run(nb, work.resolve(), params, smoke=args.smoke, cwd=cwd, log_output=args.log,
-                          log=log, tmpdir=tmpdir)
+                          log=log, tmpdir=tmpdir, record=record)
         except Exception as error:   # papermill's PapermillExecutionError, or a dead kernel
             raise SystemExit(_failure(nb, error, log)) from None
         finally:
@@ -431,7 +501,7 @@ def main(argv=None):
         if args.book:
             shutil.move(str(work), str(target))
         print(f"[run] {nb.stem} done in {seconds:.1f} s -> {target}", flush=True)
-        summary.append({"chapter": nb.stem, "seconds": round(seconds, 1), "parameters": params})
+        summary.append({"chapter": nb.stem, "seconds": round(seconds, 1), **record})
     out.mkdir(parents=True, exist_ok=True)
     (out / "run_summary.json").write_text(json.dumps(summary, indent=1))
     total = sum(s["seconds"] for s in summary)

@@ -1,6 +1,7 @@
 """python -m ganutils.run: parameters checked before any kernel starts, failures told in a few lines
 (issue 13, parts 5 and 7)."""
 
+import json
 import time
 from pathlib import Path
 
@@ -219,3 +220,62 @@ def test_nbval_runs_clean_up_their_run_folders_and_temporary_files(tmp_path):
     temp_file = Path((chapters / "tmp_used.txt").read_text())
     assert "ganbook-nbval-" in str(temp_file) and not temp_file.parent.exists()
     assert (chapters / "runs" / "probe").is_dir() and not (chapters / "runs" / "probe_smoke").exists()
+
+
+def _photo_root(root, counts):
+    from PIL import Image
+    for sub, n in counts.items():
+        (root / sub).mkdir(parents=True)
+        for i in range(n):
+            Image.new("RGB", (20, 24), (10 * i, 80, 120)).save(root / sub / f"{i:03d}.jpg")
+    return root
+
+
+def test_data_root_names_data_parameters_of_the_chapters():
+    from ganutils import params
+    for stem, names in run.DATA_ROOT.items():
+        (nb,) = run.select([stem], ROOT / "notebooks")
+        kinds = params.declared(run.parameters_cell(nbformat.read(nb, as_version=4)).source)
+        assert all(kinds[name] is params.DataSource for name in names), stem
+    assert run.DATA_ROOT["06_tricks"] == {"data128": "celeba"}, "chapter 6's 28x28 tricks stay embedded"
+
+
+def test_data_root_trains_on_its_folders_and_records_names_and_counts_not_paths(tmp_path):
+    root = _photo_root(tmp_path / "realdata", {"celeba": 3, "eyes": 2, "anime": 4})
+    chapters, out = tmp_path / "notebooks", tmp_path / "o"
+    body = ("from ganutils.data import list_images\n"
+            "print(len(list_images(data)), data.endswith('/celeba'))")
+    chapter = _probe(chapters, body, params="import ganutils\nfrom ganutils.params import DataSource\n"
+                                            "data: DataSource = 'faces'")
+    chapter.rename(chapters / "03_faces28.ipynb")
+    run.main(["3", "--smoke", "--data-root", str(root), "--notebooks", str(chapters), "--out", str(out)])
+    done = nbformat.read(out / "03_faces28.ipynb", as_version=4)
+    assert done.cells[-1].outputs[0]["text"].split() == ["3", "True"], "the kernel trains on DIR/celeba"
+    info = done.metadata["ganbook"]
+    assert info["parameters"] == {"data": "celeba"}
+    assert info["data"] == {"data": {"name": "celeba", "images": 3}}
+    assert str(tmp_path) not in json.dumps(dict(done.metadata)), "a machine path leaked into the metadata"
+    assert done.metadata["papermill"]["input_path"] == "03_faces28.ipynb"
+
+
+def test_data_root_missing_a_folder_stops_before_any_kernel(tmp_path, no_kernel):
+    root = _photo_root(tmp_path / "realdata", {"celeba": 1, "anime": 1})   # no eyes/
+    t0 = time.perf_counter()
+    with pytest.raises(SystemExit, match=r"04_eyes128: parameter data = '.*/realdata/eyes': no such folder"):
+        run.main(["3", "4", "5", "--smoke", "--data-root", str(root), "--out", str(tmp_path / "o")])
+    assert time.perf_counter() - t0 < 3
+
+
+def test_describe_data_counts_images_of_folders_globs_zips_and_arrays(tmp_path):
+    import zipfile
+
+    import numpy as np
+    root = _photo_root(tmp_path, {"celeba": 3})
+    with zipfile.ZipFile(tmp_path / "eyes.zip", "w") as zf:
+        zf.write(root / "celeba" / "000.jpg", "a/000.jpg")
+    np.save(tmp_path / "anime64.npy", np.zeros((5, 4, 4, 3), np.uint8))
+    assert run.describe_data(str(root / "celeba")) == {"name": "celeba", "images": 3}
+    assert run.describe_data(str(root / "celeba" / "*.jpg")) == {"name": "celeba", "images": 3}
+    assert run.describe_data(str(tmp_path / "eyes.zip")) == {"name": "eyes", "images": 1}
+    assert run.describe_data(str(tmp_path / "anime64.npy")) == {"name": "anime64", "images": 5}
+    assert run.describe_data("faces") == "faces"
