@@ -1,37 +1,43 @@
-"""The seeds' generators and discriminators, in Keras 3.
+"""The recipes' generators and discriminators, in Keras 3.
 
 ``build(name)`` returns ``(generator, discriminator)``. Every generator maps a latent
 vector ``z`` of shape ``[B, latent_dim]`` to images in [-1, 1] (tanh); every
 discriminator maps images to one **logit** per image. The sigmoid lives in the loss
-(``from_logits=True``), never in the model: the seeds put a sigmoid in the model *and*
+(``from_logits=True``), never in the model: the recipes put a sigmoid in the model *and*
 asked the loss for logits, which squashes the gradient (see the eyes chapter).
 
-``RECIPES[name]`` records what the seed trained each model with (image size, latent
-size, batch, optimiser, label trick), so the chapters and the trainer share one source.
+``RECIPES[name]`` is what the original blog recipe trained each model with (image size, latent
+size, batch, optimiser, label trick); it is a view of ``ganutils.recipes``, where recipes live.
+
+The discriminators can be built in a modern variant: ``d_norm="layer"`` or ``"none"`` replaces batch
+normalisation (which couples the images of a batch, so per-image gradient penalties are wrong with it),
+and ``spectral_norm=True`` wraps every convolution and dense layer in ``keras.layers.SpectralNormalization``
+(Miyato et al. 2018). Keras' layer does not reparametrise the kernel as the paper does (W / σ(W) inside
+the forward pass, with the gradient flowing through σ): on each training call it runs one power iteration
+and *projects the kernel in place*, W ← W / σ(W), then applies the layer, so the optimiser updates the
+projected kernel. Either way the largest singular value of the kernel the layer applies is about 1
+(tested in ``tests/test_models.py``).
 """
 
 from __future__ import annotations
 
 import math
 
+from . import recipes as _recipes
+
 NAMES = ("celeba28", "eyes128", "anime64", "celeba128")
 
-#: What each seed trained with. ``labels``: "smooth" = real labels 0.9 (seed 002),
-#: "noisy" = real in [0.8, 1], fake in [0, 0.2] (seed 004), "hard" = 1 and 0.
-RECIPES = {
-    "celeba28": dict(seed="002", image_size=28, latent_dim=100, batch_size=64, labels="smooth",
-                     g_optimizer=dict(name="adam", learning_rate=2e-4, beta_1=0.5),
-                     d_optimizer=dict(name="adam", learning_rate=2e-4, beta_1=0.5)),
-    "eyes128": dict(seed="000/001", image_size=128, latent_dim=100, batch_size=64, labels="hard",
-                    g_optimizer=dict(name="adam", learning_rate=1e-4),
-                    d_optimizer=dict(name="adam", learning_rate=1e-4)),
-    "anime64": dict(seed="004", image_size=64, latent_dim=100, batch_size=64, labels="noisy",
-                    g_optimizer=dict(name="adam", learning_rate=1.5e-4, beta_1=0.5),
-                    d_optimizer=dict(name="adam", learning_rate=2e-4, beta_1=0.5)),
-    "celeba128": dict(seed="003", image_size=128, latent_dim=32, batch_size=16, labels="hard",
-                      g_optimizer=dict(name="rmsprop", learning_rate=1e-4, clipvalue=1.0),
-                      d_optimizer=dict(name="rmsprop", learning_rate=1e-4, clipvalue=1.0)),
-}
+#: What the original recipes trained each model with, by model name (a view of ``ganutils.recipes``).
+#: ``labels``: "smooth" = real labels 0.9, "noisy" = real in [0.8, 1], fake in [0, 0.2], "hard" = 1 and 0.
+RECIPES = {}
+for _recipe_name in ("dcgan28", "eyes128", "anime64", "celeba128_rmsprop"):
+    _r = _recipes.RECIPES[_recipe_name]
+    RECIPES[_r["model"]] = dict(recipe=_recipe_name, image_size=_r["image_size"],
+                                latent_dim=_r["latent_dim"], batch_size=_r["batch_size"],
+                                labels=_r["labels"], g_optimizer=dict(_r["g_optimizer"]),
+                                d_optimizer=dict(_r["d_optimizer"]))
+
+D_NORMS = ("batch", "layer", "none")
 
 
 def _keras():
@@ -59,17 +65,24 @@ def _check(name, latent_dim, width):
         raise ValueError(f"width must be a number in (0, 8], got {width!r}")
 
 
-def build(name, *, latent_dim=None, width=1.0, seed=None, mixed_precision=False):
+def build(name, *, latent_dim=None, width=1.0, seed=None, mixed_precision=False, d_norm=None,
+          spectral_norm=False):
     """Build ``(generator, discriminator)`` for one of ``NAMES``.
 
-    ``latent_dim`` defaults to the seed's; ``width`` multiplies every layer's channel
-    count (0.25 gives a quick model for tests, 1.0 is the seed's size); ``seed`` makes
+    ``latent_dim`` defaults to the recipe's; ``width`` multiplies every layer's channel
+    count (0.25 gives a quick model for tests, 1.0 is the recipe's size); ``seed`` makes
     the initial weights reproducible. ``mixed_precision=True`` computes in float16 on a
     GPU (bfloat16 on a CPU) with float32 weights; outputs stay float32.
+    ``d_norm``: the discriminator's normalisation after each convolution but the first:
+    ``None`` (the recipe's own), ``"batch"``, ``"layer"`` (over height, width and channels) or
+    ``"none"``; ``spectral_norm=True`` wraps D's convolutions and dense layer in spectral
+    normalisation. Raises ``ValueError`` for an unknown name, a bad width, latent size or d_norm.
     """
     if name in RECIPES and latent_dim is None:
         latent_dim = RECIPES[name]["latent_dim"]
     _check(name, latent_dim, width)
+    if d_norm is not None and d_norm not in D_NORMS:
+        raise ValueError(f"d_norm must be None or one of {', '.join(D_NORMS)}, got {d_norm!r}")
     builders = {"celeba28": (_celeba28_g, _celeba28_d), "eyes128": (_eyes128_g, _eyes128_d),
                 "anime64": (_anime64_g, _anime64_d), "celeba128": (_celeba128_g, _celeba128_d)}
     make_g, make_d = builders[name]
@@ -79,10 +92,42 @@ def build(name, *, latent_dim=None, width=1.0, seed=None, mixed_precision=False)
         keras.config.set_dtype_policy(mixed_policy())
     try:
         g = make_g(latent_dim, width, seed)
-        d = make_d(RECIPES[name]["image_size"], width, None if seed is None else seed + 1)
+        d = make_d(RECIPES[name]["image_size"], width, None if seed is None else seed + 1,
+                   _DLayers(d_norm, spectral_norm))
     finally:
         keras.config.set_dtype_policy(previous)
     return g, d
+
+
+class _DLayers:
+    """How a discriminator builder makes its layers: ``conv``/``dense`` (wrapped in spectral
+    normalisation when asked) and ``norm(default)`` (the recipe's own normalisation unless
+    ``d_norm`` overrides it; returns ``None`` for no layer)."""
+
+    def __init__(self, d_norm=None, spectral_norm=False):
+        self.d_norm, self.spectral_norm = d_norm, bool(spectral_norm)
+
+    def _wrap(self, layer):
+        return _keras().layers.SpectralNormalization(layer) if self.spectral_norm else layer
+
+    def conv(self, *args, **kw):
+        return self._wrap(_keras().layers.Conv2D(*args, **kw))
+
+    def dense(self, *args, **kw):
+        return self._wrap(_keras().layers.Dense(*args, **kw))
+
+    def norm(self, default=None, momentum=0.99):
+        L = _keras().layers
+        kind = self.d_norm or default
+        if kind == "batch":
+            return L.BatchNormalization(momentum=momentum)
+        if kind == "layer":
+            return L.LayerNormalization(axis=[1, 2, 3])
+        return None
+
+    @staticmethod
+    def apply(layer, x):
+        return x if layer is None else layer(x)
 
 
 def mixed_policy():
@@ -91,13 +136,13 @@ def mixed_policy():
     return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
 
 
-# --- seed 002: 28x28 CelebA DCGAN (TensorFlow 1 graph code, ported) -----------------------------
+# --- dcgan28: 28x28 CelebA DCGAN (a TensorFlow 1 blog recipe, ported) -----------------------------
 
 def _celeba28_g(latent_dim, width, seed):
-    """Seed 002's generator: dense 2x2x512, then 5x5 deconvolutions 7 -> 14 -> 28, tanh.
+    """The 28×28 recipe's generator: dense 2x2x512, then 5x5 deconvolutions 7 -> 14 -> 28, tanh.
 
     Changed: TF1 ``tf.layers`` ported to Keras layers; BN + leaky ReLU (0.2) after each
-    layer as the seed describes; DCGAN N(0, 0.02) init (the seed does not say).
+    layer as the recipe describes; DCGAN N(0, 0.02) init (the recipe does not say).
     """
     keras = _keras()
     L = keras.layers
@@ -119,37 +164,37 @@ def _celeba28_g(latent_dim, width, seed):
     return keras.Model(z, out, name="celeba28_generator")
 
 
-def _celeba28_d(size, width, seed):
-    """Seed 002's discriminator: three 5x5 convolutions (64, 128, 256), batch norm,
+def _celeba28_d(size, width, seed, D):
+    """The 28×28 recipe's discriminator: three 5x5 convolutions (64, 128, 256), batch norm,
     leaky ReLU 0.2, flatten, one logit.
 
     Changed: no batch norm on the first layer (Radford et al.: BN on the input layer makes
-    samples oscillate); the seed's sigmoid is dropped because the loss takes logits.
+    samples oscillate); the recipe's sigmoid is dropped because the loss takes logits.
     """
     keras = _keras()
     L = keras.layers
     init = _dcgan_init(seed)
     x_in = keras.Input((size, size, 3), name="image")
-    x = L.Conv2D(_ch(64, width), 5, strides=2, padding="same", kernel_initializer=init)(x_in)
+    x = D.conv(_ch(64, width), 5, strides=2, padding="same", kernel_initializer=init)(x_in)
     x = L.LeakyReLU(0.2)(x)
-    x = L.Conv2D(_ch(128, width), 5, strides=2, padding="same", kernel_initializer=init)(x)
-    x = L.BatchNormalization()(x)
+    x = D.conv(_ch(128, width), 5, strides=2, padding="same", kernel_initializer=init)(x)
+    x = D.apply(D.norm("batch"), x)
     x = L.LeakyReLU(0.2)(x)
-    x = L.Conv2D(_ch(256, width), 5, strides=1, padding="same", kernel_initializer=init)(x)
-    x = L.BatchNormalization()(x)
+    x = D.conv(_ch(256, width), 5, strides=1, padding="same", kernel_initializer=init)(x)
+    x = D.apply(D.norm("batch"), x)
     x = L.LeakyReLU(0.2)(x)
     x = L.Flatten()(x)
-    logit = L.Dense(1, kernel_initializer=init, dtype="float32")(x)
+    logit = D.dense(1, kernel_initializer=init, dtype="float32")(x)
     return keras.Model(x_in, logit, name="celeba28_discriminator")
 
 
-# --- seeds 000/001: 128x128 eyes ------------------------------------------------------------
+# --- eyes128: 128x128 eyes (a Keras blog recipe) ------------------------------------------------------------
 
 def _eyes128_g(latent_dim, width, seed):
-    """Seeds 000/001's generator: Dense 100 -> 16x16x256, then Conv2DTranspose up to
+    """The eye recipe's generator: Dense 100 -> 16x16x256, then Conv2DTranspose up to
     128x128x3 (16 -> 16 -> 32 -> 64 -> 128), BN + leaky ReLU, tanh.
 
-    Changed: DCGAN N(0, 0.02) init (the seed does not say).
+    Changed: DCGAN N(0, 0.02) init (the recipe does not say).
     """
     keras = _keras()
     L = keras.layers
@@ -169,11 +214,11 @@ def _eyes128_g(latent_dim, width, seed):
     return keras.Model(z, out, name="eyes128_generator")
 
 
-def _eyes128_d(size, width, seed):
-    """Seeds 000/001's discriminator: "just a simple CNN" — 5x5 stride-2 convolutions
+def _eyes128_d(size, width, seed, D):
+    """The eye recipe's discriminator: "just a simple CNN" — 5x5 stride-2 convolutions
     (64, 128, 256) with leaky ReLU and dropout 0.3, flatten, one logit.
 
-    Changed: the seed ended in a sigmoid *and* used ``from_logits=True`` in its loss; here
+    Changed: the recipe ended in a sigmoid *and* used ``from_logits=True`` in its loss; here
     the model outputs the logit and only the loss applies the sigmoid.
     """
     keras = _keras()
@@ -181,24 +226,26 @@ def _eyes128_d(size, width, seed):
     init = _dcgan_init(seed)
     x_in = keras.Input((size, size, 3), name="image")
     x = x_in
-    for ch in (64, 128, 256):
-        x = L.Conv2D(_ch(ch, width), 5, strides=2, padding="same", kernel_initializer=init)(x)
+    for i, ch in enumerate((64, 128, 256)):
+        x = D.conv(_ch(ch, width), 5, strides=2, padding="same", kernel_initializer=init)(x)
+        if i:
+            x = D.apply(D.norm(None), x)
         x = L.LeakyReLU(0.2)(x)
         x = L.Dropout(0.3)(x)
     x = L.Flatten()(x)
-    logit = L.Dense(1, kernel_initializer=init, dtype="float32")(x)
+    logit = D.dense(1, kernel_initializer=init, dtype="float32")(x)
     return keras.Model(x_in, logit, name="eyes128_discriminator")
 
 
-# --- seed 004: 64x64 anime faces, fully convolutional DCGAN ----------------------------------
+# --- anime64: 64x64 anime faces, fully convolutional DCGAN (a Keras blog recipe) ----------------------------------
 
 def _anime64_g(latent_dim, width, seed):
-    """Seed 004's generator as written: 4x4 transposed convolutions 512 (1 -> 4), 256, 128,
+    """The anime recipe's generator as written: 4x4 transposed convolutions 512 (1 -> 4), 256, 128,
     64 (-> 32), a 3x3 convolution of 64, then a transposed convolution to 3 channels
     (-> 64x64) and tanh; BN momentum 0.5 and LeakyReLU 0.2 after each layer.
 
-    Changed: takes ``z`` as ``[B, latent_dim]`` and reshapes it to the seed's 1x1 map;
-    keeps the seed's Glorot-uniform init (the seed says so).
+    Changed: takes ``z`` as ``[B, latent_dim]`` and reshapes it to the recipe's 1x1 map;
+    keeps the recipe's Glorot-uniform init (the recipe says so).
     """
     keras = _keras()
     L = keras.layers
@@ -220,32 +267,32 @@ def _anime64_g(latent_dim, width, seed):
     return keras.Model(z, out, name="anime64_generator")
 
 
-def _anime64_d(size, width, seed):
-    """Seed 004's discriminator: 4x4 stride-2 convolutions 64 -> 128 -> 256 -> 512 (BN
+def _anime64_d(size, width, seed, D):
+    """The anime recipe's discriminator: 4x4 stride-2 convolutions 64 -> 128 -> 256 -> 512 (BN
     momentum 0.5 on all but the first), LeakyReLU 0.2, flatten, one logit.
 
-    Changed: the final sigmoid is dropped (the loss takes logits). The seed defines a
+    Changed: the final sigmoid is dropped (the loss takes logits). The recipe defines a
     dropout of 0.4 but never uses it; neither do we.
     """
     keras = _keras()
     L = keras.layers
     init = keras.initializers.GlorotUniform(seed=seed)
     x_in = keras.Input((size, size, 3), name="image")
-    x = L.Conv2D(_ch(64, width), 4, strides=2, padding="same", kernel_initializer=init)(x_in)
+    x = D.conv(_ch(64, width), 4, strides=2, padding="same", kernel_initializer=init)(x_in)
     x = L.LeakyReLU(0.2)(x)
     for ch in (128, 256, 512):
-        x = L.Conv2D(_ch(ch, width), 4, strides=2, padding="same", kernel_initializer=init)(x)
-        x = L.BatchNormalization(momentum=0.5)(x)
+        x = D.conv(_ch(ch, width), 4, strides=2, padding="same", kernel_initializer=init)(x)
+        x = D.apply(D.norm("batch", momentum=0.5), x)
         x = L.LeakyReLU(0.2)(x)
     x = L.Flatten()(x)
-    logit = L.Dense(1, kernel_initializer=init, dtype="float32")(x)
+    logit = D.dense(1, kernel_initializer=init, dtype="float32")(x)
     return keras.Model(x_in, logit, name="anime64_discriminator")
 
 
-# --- seed 003: 128x128 CelebA, latent 32, RMSprop ---------------------------------------------
+# --- celeba128_rmsprop: 128x128 CelebA, latent 32, RMSprop (a Keras blog recipe) ---------------------------------------------
 
 def _celeba128_g(latent_dim, width, seed):
-    """Seed 003's generator: Dense 128*16*16, a 5x5 convolution of 256, three 4x4 stride-2
+    """The 128×128 CelebA recipe's generator: Dense 128*16*16, a 5x5 convolution of 256, three 4x4 stride-2
     transposed convolutions of 256 (16 -> 128), two 5x5 convolutions of 512 at full
     resolution, and a 7x7 convolution to 3 channels with tanh; leaky ReLU (Keras' default
     slope 0.3) throughout, no batch norm.
@@ -273,8 +320,8 @@ def _celeba128_g(latent_dim, width, seed):
     return keras.Model(z, out, name="celeba128_generator")
 
 
-def _celeba128_d(size, width, seed):
-    """Seed 003's discriminator: a 3x3 convolution of 256, four 4x4 stride-2 convolutions
+def _celeba128_d(size, width, seed, D):
+    """The 128×128 CelebA recipe's discriminator: a 3x3 convolution of 256, four 4x4 stride-2 convolutions
     of 256 ('valid' padding: 128 -> 126 -> 62 -> 30 -> 14 -> 6), leaky ReLU, flatten,
     dropout 0.4, one logit.
 
@@ -285,14 +332,15 @@ def _celeba128_d(size, width, seed):
     L = keras.layers
     init = _dcgan_init(seed)
     x_in = keras.Input((size, size, 3), name="image")
-    x = L.Conv2D(_ch(256, width), 3, kernel_initializer=init)(x_in)
+    x = D.conv(_ch(256, width), 3, kernel_initializer=init)(x_in)
     x = L.LeakyReLU(0.3)(x)
     for _ in range(4):
-        x = L.Conv2D(_ch(256, width), 4, strides=2, kernel_initializer=init)(x)
+        x = D.conv(_ch(256, width), 4, strides=2, kernel_initializer=init)(x)
+        x = D.apply(D.norm(None), x)
         x = L.LeakyReLU(0.3)(x)
     x = L.Flatten()(x)
     x = L.Dropout(0.4)(x)
-    logit = L.Dense(1, kernel_initializer=init, dtype="float32")(x)
+    logit = D.dense(1, kernel_initializer=init, dtype="float32")(x)
     return keras.Model(x_in, logit, name="celeba128_discriminator")
 
 
@@ -322,7 +370,7 @@ def conv_flops(model):
 
 def layer_table(model):
     """Print one line per layer of ``model``: its type, output shape and number of weights,
-    then the total. Chapter 3 reads the seed's models this way; later chapters reuse it."""
+    then the total. Chapter 3 reads the recipe's models this way; later chapters reuse it."""
     for layer in model.layers[1:]:   # layers[0] is the input
         print(f"  {type(layer).__name__:>19} {str(layer.output.shape[1:]):>15} {layer.count_params():>10,}")
     print(f"  {'total':>19} {'':>15} {model.count_params():>10,}")
