@@ -81,7 +81,7 @@ def test_the_discriminator_learns_to_tell_real_from_noise():
 def test_resume_is_exact(tmp_path):
     whole = trainer(tmp_path / "a").fit(dataset(), 8, progress=False, checkpoint_every=3)
     trainer(tmp_path / "b").fit(dataset(), 4, progress=False, checkpoint_every=3)
-    resumed_trainer = trainer(tmp_path / "b")
+    resumed_trainer = trainer(tmp_path / "b", resume=True)
     resumed = resumed_trainer.fit(dataset(), 8, progress=False, checkpoint_every=3)
     assert resumed == whole  # losses, D(x), D(G(z)): identical, step by step
     assert int(resumed_trainer.step.numpy()) == 8
@@ -104,7 +104,7 @@ def test_keyboard_interrupt_saves_and_fit_again_finishes(tmp_path):
         t.fit(dataset(), 6, progress=False, metrics={"probe": stop_at_second_call}, metric_every=2,
               metric_samples=4)
     assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-4")
-    h = trainer(tmp_path).fit(dataset(), 6, progress=False)
+    h = trainer(tmp_path, resume=True).fit(dataset(), 6, progress=False)
     assert h["d_loss"] == whole["d_loss"]
 
 
@@ -134,7 +134,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     with pytest.raises(NonFiniteLossError, match=r"non-finite loss at step 5.*last good checkpoint \(step 4\)"):
         t.fit(ds, 10, progress=False, checkpoint_every=2)
     assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-4")
-    t2 = trainer(tmp_path)
+    t2 = trainer(tmp_path, resume=True)
     t2.restore()
     assert int(t2.step.numpy()) == 4
     assert all(np.isfinite(v.numpy()).all() for v in t2.generator.variables)
@@ -143,11 +143,11 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
 def test_resuming_with_other_models_fails_clearly(tmp_path):
     trainer(tmp_path).fit(dataset(), 2, progress=False)
     g, d = models.build("celeba28", width=0.25, seed=3)
-    with pytest.raises(ValueError, match=r"(?s)different models.*generator params.*new checkpoint_dir"):
-        GANTrainer(g, d, checkpoint_dir=tmp_path).fit(dataset(), 4, progress=False)
+    with pytest.raises(ValueError, match=r"(?s)different models.*generator params.*resume=False.*another folder"):
+        GANTrainer(g, d, checkpoint_dir=tmp_path, resume=True)
     g, d = models.build("celeba28", width=0.125, latent_dim=64, seed=3)
     with pytest.raises(ValueError, match=r"generator input: checkpoint \[100\], now \[64\]"):
-        GANTrainer(g, d, checkpoint_dir=tmp_path).fit(dataset(), 4, progress=False)
+        GANTrainer(g, d, checkpoint_dir=tmp_path, resume=True)
 
 
 def test_bad_arguments():
@@ -195,7 +195,7 @@ def test_sigkill_while_saving_resumes_from_last_complete_checkpoint(tmp_path):
     x = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 3)).astype("float32")
     ds = tf.data.Dataset.from_tensor_slices(x).repeat().batch(16, drop_remainder=True)
     g, d = models.build("celeba28", width=0.125, seed=3)
-    t = GANTrainer(g, d, checkpoint_dir=ckpt, seed=5)
+    t = GANTrainer(g, d, checkpoint_dir=ckpt, seed=5, resume=True)
     h = t.fit(ds, step + 2, progress=False)
     assert len(h["d_loss"]) == step + 2 and np.isfinite(h["d_loss"]).all()
 

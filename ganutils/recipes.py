@@ -1,0 +1,111 @@
+"""Recipes as data: everything that defines a training run, in one place.
+
+A recipe names the models (``ganutils.models.build``), the objective (``ganutils.losses``), the label
+trick, the optimisers, the batch size, and the modern options (critic steps, gradient penalties, EMA of
+the generator, differentiable augmentation, spectral normalisation, the discriminator's normalisation).
+``GANTrainer.from_recipe(name, ...)`` builds the models and the trainer from it; chapters and benchmarks
+read recipes from here rather than repeating their settings.
+
+The original recipes come from blog posts the course follows (see the book's introduction):
+
+- ``dcgan28``: a TensorFlow 1 DCGAN for 28×28 CelebA faces (one-sided label smoothing 0.9, Adam 2e-4);
+- ``eyes128``: a Keras DCGAN for 128×128 eyes (Dense → 16×16×256, Conv2DTranspose to 128, Adam 1e-4);
+- ``anime64``: a fully convolutional DCGAN for 64×64 anime faces (BN momentum 0.5, noisy labels);
+- ``celeba128_rmsprop``: a 128×128 CelebA GAN with RMSprop and a latent of 32.
+
+Each has a ``*_modern`` variant: the same generator, trained with what the field found since (an EMA of
+the generator, DiffAugment, a discriminator without batch normalisation where a penalty needs it). Which
+options the modern variants use was measured on real photographs (``bench/time_to_quality.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+
+__all__ = ["RECIPES", "get", "names"]
+
+_ADAM_DCGAN = dict(name="adam", learning_rate=2e-4, beta_1=0.5)
+
+_SEEDS = {
+    "dcgan28": dict(
+        what="28×28 CelebA DCGAN (TensorFlow 1 blog recipe): label smoothing 0.9, Adam 2e-4, β1 0.5",
+        model="celeba28", image_size=28, latent_dim=100, batch_size=64, loss="nonsaturating",
+        labels="smooth", g_optimizer=_ADAM_DCGAN, d_optimizer=_ADAM_DCGAN),
+    "eyes128": dict(
+        what="128×128 eyes DCGAN (Keras blog recipe): Adam 1e-4, hard labels",
+        model="eyes128", image_size=128, latent_dim=100, batch_size=64, loss="nonsaturating",
+        labels="hard", g_optimizer=dict(name="adam", learning_rate=1e-4),
+        d_optimizer=dict(name="adam", learning_rate=1e-4)),
+    "anime64": dict(
+        what="64×64 anime-face DCGAN (Keras blog recipe): noisy labels, Adam 1.5e-4 / 2e-4, β1 0.5",
+        model="anime64", image_size=64, latent_dim=100, batch_size=64, loss="nonsaturating",
+        labels="noisy", g_optimizer=dict(name="adam", learning_rate=1.5e-4, beta_1=0.5),
+        d_optimizer=dict(name="adam", learning_rate=2e-4, beta_1=0.5)),
+    "celeba128_rmsprop": dict(
+        what="128×128 CelebA GAN (Keras blog recipe): RMSprop 1e-4 with clipping, latent 32, batch 16",
+        model="celeba128", image_size=128, latent_dim=32, batch_size=16, loss="nonsaturating",
+        labels="hard", g_optimizer=dict(name="rmsprop", learning_rate=1e-4, clipvalue=1.0),
+        d_optimizer=dict(name="rmsprop", learning_rate=1e-4, clipvalue=1.0)),
+}
+
+#: Defaults every recipe starts from: the plain 2016-era training.
+_DEFAULTS = dict(d_steps=1, gradient_penalty=0.0, r1=0.0, ema=None, augment=None, d_norm="batch",
+                 spectral_norm=False)
+
+#: What the modern variants change (measured: see ``bench/time_to_quality.py`` and the modern-objectives
+#: chapter): the average of the generator's weights with StyleGAN's warm-up, and DiffAugment's three
+#: policies on every image D sees, with the non-saturating loss and hard labels (the label tricks and
+#: augmentation both fight an overconfident D; augmentation does it without biasing the optimum).
+_MODERN = dict(labels="hard", ema=dict(decay=0.999, rampup=0.05),
+               augment=dict(policy="color,translation,cutout", p=1.0))
+
+RECIPES = {}
+for _name, _r in _SEEDS.items():
+    RECIPES[_name] = {**_DEFAULTS, **_r, "family": _name}
+    _m = {**_DEFAULTS, **_r, **_MODERN, "family": _name}
+    _m["what"] = (f"the {_name} models with an EMA of the generator (warm-up) and DiffAugment "
+                  f"(colour, translation, cutout), non-saturating loss, hard labels")
+    RECIPES[_name + "_modern"] = _m
+
+#: Objectives for comparing losses on one model (the modern-objectives chapter): WGAN-GP with the paper's
+#: optimiser and 5 critic steps, hinge with spectral normalisation (Miyato et al. 2018), least squares.
+RECIPES["anime64_wgan_gp"] = {**RECIPES["anime64"], "family": "anime64",
+                              "what": "the anime64 models trained as WGAN-GP (Gulrajani et al. 2017): "
+                                      "λ = 10, 5 critic steps, Adam 1e-4 β = (0, 0.9), D without BN",
+                              "loss": "wasserstein", "labels": "hard", "d_steps": 5,
+                              "gradient_penalty": 10.0, "d_norm": "layer",
+                              "g_optimizer": dict(name="adam", learning_rate=1e-4, beta_1=0.0, beta_2=0.9),
+                              "d_optimizer": dict(name="adam", learning_rate=1e-4, beta_1=0.0, beta_2=0.9)}
+RECIPES["anime64_hinge_sn"] = {**RECIPES["anime64"], "family": "anime64",
+                               "what": "the anime64 models with the hinge loss and spectral normalisation "
+                                       "in D instead of BN (Miyato et al. 2018), Adam 2e-4 β = (0.5, 0.999)",
+                               "loss": "hinge", "labels": "hard", "d_norm": "none", "spectral_norm": True,
+                               "g_optimizer": _ADAM_DCGAN, "d_optimizer": _ADAM_DCGAN}
+RECIPES["anime64_lsgan"] = {**RECIPES["anime64"], "family": "anime64",
+                            "what": "the anime64 models with the least-squares loss (Mao et al. 2017)",
+                            "loss": "least_squares", "labels": "hard"}
+
+
+def names():
+    """The recipe names, in a stable order."""
+    return tuple(RECIPES)
+
+
+def get(name, **overrides):
+    """A deep copy of recipe ``name`` with ``overrides`` applied (keys must exist in the recipe).
+
+    Raises ``ValueError`` naming the valid recipes for an unknown name, or the valid keys for an unknown
+    override."""
+    if name not in RECIPES:
+        import difflib
+        close = difflib.get_close_matches(str(name), RECIPES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown recipe {name!r}{hint}: expected one of {', '.join(RECIPES)}")
+    recipe = copy.deepcopy(RECIPES[name])
+    unknown = sorted(set(overrides) - set(recipe))
+    if unknown:
+        raise ValueError(f"unknown recipe setting {unknown[0]!r}: a recipe has "
+                         f"{', '.join(sorted(recipe))}")
+    recipe.update(copy.deepcopy(overrides))
+    recipe["name"] = name
+    return recipe

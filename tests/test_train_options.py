@@ -1,0 +1,208 @@
+"""The trainer's options (losses, critic steps, penalties, EMA, augmentation, recipes) and the promises
+around them: exact resume without global switches, a clear policy for resuming with changed settings,
+run folders that hold one run, models checked before training."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import keras
+
+from ganutils import models
+from ganutils.train import GANTrainer
+
+IMAGES = np.random.default_rng(0).uniform(-1, 1, (96, 28, 28, 3)).astype("float32")
+
+
+def dataset(images=IMAGES, batch=16):
+    return (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=1).repeat()
+            .batch(batch, drop_remainder=True))
+
+
+def trainer(ckpt=None, name="celeba28", d_norm=None, **kw):
+    g, d = models.build(name, width=0.125, seed=3, d_norm=d_norm)
+    return GANTrainer(g, d, checkpoint_dir=ckpt, seed=5, **kw)
+
+
+MODERN = dict(ema=dict(decay=0.99), augment="color,translation,cutout", d_steps=2, labels="noisy")
+
+
+@pytest.mark.parametrize("options", [
+    MODERN,
+    dict(loss="wasserstein", gradient_penalty=10.0, d_steps=3, d_norm="layer",
+         augment=dict(p=0.5, adaptive=True, speed_images=500)),
+    dict(loss="hinge", r1=1.0, ema=dict(decay=0.9)),
+], ids=["ema-augment-dsteps", "wgan-gp-ada", "hinge-r1-ema"])
+def test_resume_is_exact_with_every_option_on(tmp_path, options):
+    """2k steps in one go equal k + k steps resumed from a checkpoint, without op determinism."""
+    options = dict(options)
+    d_norm = options.pop("d_norm", None)
+    a = trainer(tmp_path / "a", d_norm=d_norm, **options)
+    whole = a.fit(dataset(), 6, progress=False, checkpoint_every=2, sample_every=3,
+                  metrics={"mean": lambda x: float(np.mean(x))}, metric_every=3, metric_samples=8)
+    trainer(tmp_path / "b", d_norm=d_norm, **options).fit(
+        dataset(), 3, progress=False, checkpoint_every=2, sample_every=3,
+        metrics={"mean": lambda x: float(np.mean(x))}, metric_every=3, metric_samples=8)
+    b = trainer(tmp_path / "b", d_norm=d_norm, resume=True, **options)
+    resumed = b.fit(dataset(), 6, progress=False, checkpoint_every=2, sample_every=3,
+                    metrics={"mean": lambda x: float(np.mean(x))}, metric_every=3, metric_samples=8)
+    assert resumed == whole
+    for v, w in zip(a.generator.variables + a.discriminator.variables,
+                    b.generator.variables + b.discriminator.variables):
+        np.testing.assert_array_equal(v.numpy(), w.numpy())
+    if a.ema is not None:
+        for v, w in zip(a.ema.model.variables, b.ema.model.variables):
+            np.testing.assert_array_equal(v.numpy(), w.numpy())
+        assert "mean_ema" in whole and len(whole["mean_ema"]) == 2
+    if a.augment is not None:
+        assert float(a.augment.p.numpy()) == float(b.augment.p.numpy())
+    assert tf.random.normal([2]).shape == (2,)   # unseeded ops raise under global op determinism
+
+
+def test_every_loss_trains_and_the_critic_takes_d_steps_updates_per_generator_update():
+    for loss in ("minimax", "hinge", "least_squares"):
+        h = trainer(loss=loss).fit(dataset(), 2, progress=False)
+        assert np.isfinite(h["d_loss"]).all() and np.isfinite(h["g_loss"]).all()
+    t = trainer(d_steps=3, loss="wasserstein", gradient_penalty=10.0, d_norm="layer")
+    t.fit(dataset(), 2, progress=False)
+    assert int(t.d_optimizer.iterations.numpy()) == 6 and int(t.g_optimizer.iterations.numpy()) == 2
+
+
+GLOBAL_STATE = textwrap.dedent("""
+    import numpy as np, tensorflow as tf
+    from ganutils import models
+    from ganutils.train import GANTrainer
+    g, d = models.build("celeba28", width=0.125, seed=3)
+    t = GANTrainer(g, d, seed=1, ema={"decay": 0.9}, augment="color")
+    x = np.zeros((32, 28, 28, 3), "float32")
+    t.fit(tf.data.Dataset.from_tensor_slices(x).repeat().batch(16, drop_remainder=True), 2,
+          progress=False)
+    print(tf.random.normal([2]).shape)
+""")
+
+
+def test_the_reader_s_unseeded_random_ops_keep_working():
+    res = subprocess.run([sys.executable, "-c", GLOBAL_STATE], capture_output=True, text=True,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1] == "(2,)"
+
+
+def test_learning_rate_given_now_wins_on_resume_and_the_trainer_says_so(tmp_path, capsys):
+    opt = dict(name="adam", learning_rate=2e-4, beta_1=0.5)
+    trainer(tmp_path, g_optimizer=opt, d_optimizer=opt).fit(dataset(), 2, progress=False)
+    slow = dict(opt, learning_rate=1e-5)
+    t = trainer(tmp_path, g_optimizer=slow, d_optimizer=slow, resume=True)
+    capsys.readouterr()
+    t.fit(dataset(), 3, progress=False)
+    said = capsys.readouterr().out
+    assert "g_optimizer learning_rate 0.0002 -> 1e-05" in said
+    assert float(t.g_optimizer.learning_rate.numpy()) == pytest.approx(1e-5)
+    assert float(t.d_optimizer.learning_rate.numpy()) == pytest.approx(1e-5)
+
+
+def test_another_optimiser_class_or_loss_is_refused_before_anything_loads(tmp_path):
+    trainer(tmp_path).fit(dataset(), 2, progress=False)
+    rms = dict(name="rmsprop", learning_rate=1e-4)
+    with pytest.raises(ValueError, match=r"(?s)trained differently.*g_optimizer class: checkpoint Adam, "
+                                         r"now RMSprop.*resume=False"):
+        trainer(tmp_path, g_optimizer=rms, d_optimizer=rms, resume=True)
+    with pytest.raises(ValueError, match=r"loss: checkpoint 'nonsaturating', now 'hinge'"):
+        trainer(tmp_path, loss="hinge", resume=True)
+    with pytest.raises(ValueError, match=r"EMA of the generator: checkpoint off, now on"):
+        trainer(tmp_path, ema=dict(decay=0.9), resume=True)
+
+
+def test_two_runs_into_one_folder_do_not_mix(tmp_path, capsys):
+    import imageio.v3 as iio
+    trainer(out_dir=tmp_path).fit(dataset(), 10, progress=False, sample_every=5)
+    assert iio.imread(tmp_path / "progress.gif", index=None).shape[0] == 3
+    trainer(out_dir=tmp_path).fit(dataset(), 4, progress=False, sample_every=2)
+    assert "moved to" in capsys.readouterr().out
+    assert iio.imread(tmp_path / "progress.gif", index=None).shape[0] == 3      # steps 0, 2, 4 only
+    assert [p.name for p in sorted((tmp_path / "samples").iterdir())] == [
+        "step_000000.png", "step_000002.png", "step_000004.png"]
+    old = list((tmp_path / "previous-runs").iterdir())
+    assert len(old) == 1 and (old[0] / "progress.gif").is_file()              # kept, not deleted
+
+
+def test_a_64px_run_into_a_folder_holding_a_28px_run_finishes_and_reports(tmp_path):
+    trainer(out_dir=tmp_path).fit(dataset(), 2, progress=False)
+    g, d = models.build("anime64", width=0.0625, seed=1)
+    x = np.zeros((32, 64, 64, 3), "float32")
+    ds = tf.data.Dataset.from_tensor_slices(x).repeat().batch(16, drop_remainder=True)
+    GANTrainer(g, d, out_dir=tmp_path).fit(ds, 2, progress=False)
+    assert (tmp_path / "progress.gif").is_file() and (tmp_path / "curves.png").is_file()
+
+
+def test_a_failing_report_does_not_lose_the_training(tmp_path, monkeypatch):
+    from ganutils import viz
+    t = trainer(tmp_path)
+    monkeypatch.setattr(viz, "make_gif", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.warns(RuntimeWarning, match=r"training finished and was saved \(step 3\).*disk full"):
+        h = t.fit(dataset(), 3, progress=False)
+    assert len(h["d_loss"]) == 3
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-3")
+
+
+def test_models_the_trainer_cannot_train_are_refused_with_a_fix():
+    g, d = models.build("celeba28", width=0.125, seed=1)
+    d.trainable = False                                      # the Keras 2 combined-model recipe
+    with pytest.raises(ValueError, match=r"discriminator has trainable = False.*set discriminator"
+                                         r"\.trainable = True"):
+        GANTrainer(g, d)
+    d.trainable = True
+    for layer in g.layers:
+        layer.trainable = False
+    g.trainable = True
+    with pytest.raises(ValueError, match="generator has no trainable weights"):
+        GANTrainer(g, d)
+    g, _ = models.build("celeba28", width=0.125, seed=1)
+    _, d64 = models.build("anime64", width=0.125, seed=1)
+    with pytest.raises(ValueError, match=r"generator's images \(28, 28, 3\) do not fit the "
+                                         r"discriminator's input \(64, 64, 3\)"):
+        GANTrainer(g, d64)
+    two = keras.Sequential([keras.Input((28, 28, 3)), keras.layers.Flatten(), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"one logit per image.*\(None, 2\)"):
+        GANTrainer(g, two)
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(ValueError, match="d_steps must be an int >= 1"):
+        trainer(d_steps=0)
+    with pytest.raises(ValueError, match="gradient_penalty must be a number >= 0"):
+        trainer(gradient_penalty=-1)
+    with pytest.raises(ValueError, match="unknown loss"):
+        trainer(loss="wgan-gpp")
+
+
+def test_from_recipe_builds_the_recipe_and_owns_its_folder(tmp_path):
+    t = GANTrainer.from_recipe("anime64_modern", width=0.0625, out_dir=tmp_path, seed=2)
+    assert t.generator.output_shape == (None, 64, 64, 3)
+    assert t.ema is not None and t.augment is not None and t.labels == "hard"
+    assert t.recipe["name"] == "anime64_modern" and t.recipe["width"] == 0.0625
+    t = GANTrainer.from_recipe("anime64_wgan_gp", width=0.0625)
+    assert t.d_steps == 5 and t.loss.name == "wasserstein" and t.gp_weight == 10.0
+    assert not any(isinstance(l, keras.layers.BatchNormalization) for l in t.discriminator.layers)
+    t = GANTrainer.from_recipe("dcgan28", width=0.125, labels="hard")
+    assert t.labels == "hard" and t.ema is None
+    with pytest.raises(ValueError, match="unknown recipe 'anime46'.*did you mean 'anime64'"):
+        GANTrainer.from_recipe("anime46")
+    with pytest.raises(ValueError, match="unknown recipe setting 'learning_rate'"):
+        GANTrainer.from_recipe("anime64", learning_rate=1e-3)
+
+
+def test_the_ema_generator_draws_the_pictures_and_both_are_measured(tmp_path):
+    t = trainer(tmp_path, ema=dict(decay=0.9))
+    h = t.fit(dataset(), 4, progress=False, sample_every=2, metric_every=2, metric_samples=8,
+              metrics={"m": lambda x: float(np.abs(x).mean())})
+    assert [s for s, _ in h["m"]] == [2, 4] and [s for s, _ in h["m_ema"]] == [2, 4]
+    ema_better = h["m_ema"][-1][1] <= h["m"][-1][1]
+    assert (t.sampler() is t.ema.model) == ema_better
+    np.testing.assert_array_equal(t.sample(which="ema"), t.ema.model(t.fixed_noise(), training=False))
+    assert json.loads((tmp_path / "history.json").read_text())["m_ema"] == h["m_ema"]
