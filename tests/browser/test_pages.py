@@ -27,8 +27,8 @@ screenful, to read the pages as a student would.
 
 import functools
 import http.server
-import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -151,9 +151,11 @@ def browser():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    driver_exe = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    assert Path(chromium).exists() and Path(driver_exe).exists(), (
+    # Debian's chromium (.ci/run installs it); on a GitHub runner, its preinstalled Chrome.
+    browsers = ("chromium", "chromium-browser", "google-chrome")
+    chromium = next((shutil.which(b) for b in browsers if shutil.which(b)), None)
+    driver_exe = shutil.which("chromedriver")
+    assert chromium and driver_exe, (
         "headless Chromium is needed: apt-get install -y chromium chromium-driver")
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
@@ -304,7 +306,6 @@ def test_page_reads_well(page, width, server, browser):
     open_page(browser, f"{server}/{page}.html", w, h)
     problems, warnings = browser.execute_script(CHECK_JS, w >= 1000)
     allowed = ALLOWED_WARNINGS.get(page, [])
-    import re
     problems += [f"warning or error shown: {line}" for line in warnings
                  if not any(re.search(a, line) for a in allowed)]
     if w >= 1000 and page.startswith("notebooks/"):
@@ -317,7 +318,6 @@ def test_allow_list_names_warnings_that_are_shown(server, browser):
     for page, patterns in ALLOWED_WARNINGS.items():
         open_page(browser, f"{server}/{page}.html", *WIDTHS["1280px"])
         _, warnings = browser.execute_script(CHECK_JS, True)
-        import re
         for pattern in patterns:
             assert any(re.search(pattern, line) for line in warnings), f"{page}: {pattern!r} is not shown"
 
