@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from . import viz
+from ._atomic import write_json
 from .losses import label_targets  # noqa: F401  (kept importable from here: chapters 3, 5, 6 use it)
 
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake")
@@ -467,7 +468,7 @@ class GANTrainer:
         self._history_json.assign(json.dumps(self.history))
         path = self._manager.save(checkpoint_number=int(self.step.numpy()))
         if self.out_dir is not None:
-            _write_json_atomic(self.out_dir / "history.json", self.history)
+            write_json(self.out_dir / "history.json", self.history)
         return path
 
     # ------------------------------------------------------------------ run folders
@@ -647,7 +648,7 @@ class GANTrainer:
     def write_report(self, make_gif=True):
         """The run's pictures: progress GIF, loss and D(x)/D(G(z)) curves, history JSON."""
         out = self.out_dir
-        _write_json_atomic(out / "history.json", self.history)
+        write_json(out / "history.json", self.history)
         if self.history["d_loss"]:
             viz.plot_history(self.history, out / "curves.png")
         frames = self.sample_paths()
@@ -737,11 +738,3 @@ def _progress(start, steps, enabled):
         from tqdm.auto import tqdm
     return tqdm(total=steps, initial=start, unit="step", dynamic_ncols=True,
                 mininterval=5 if not sys.stderr.isatty() else 0.1)
-
-
-def _write_json_atomic(path, obj):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, path)

@@ -206,3 +206,28 @@ def test_the_ema_generator_draws_the_pictures_and_both_are_measured(tmp_path):
     assert (t.sampler() is t.ema.model) == ema_better
     np.testing.assert_array_equal(t.sample(which="ema"), t.ema.model(t.fixed_noise(), training=False))
     assert json.loads((tmp_path / "history.json").read_text())["m_ema"] == h["m_ema"]
+
+
+UNDER_DETERMINISM = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, "bench")
+    import numpy as np, tensorflow as tf
+    from run import gemm_flops
+    from ganutils.train import GANTrainer
+    assert gemm_flops(n=64, seconds=0.01) > 0
+    t = GANTrainer.from_recipe("dcgan28_modern", width=0.125, seed=1, d_steps=2)
+    x = np.zeros((64, 28, 28, 3), "float32")
+    h = t.fit(tf.data.Dataset.from_tensor_slices(x).repeat().batch(16, drop_remainder=True), 2,
+              progress=False)
+    print(len(h["d_loss"]))
+""")
+
+
+def test_the_trainer_and_the_bench_run_where_the_reader_switched_determinism_on():
+    """TF_DETERMINISTIC_OPS=1 makes unseeded random ops raise: none of ours may be unseeded."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    res = subprocess.run([sys.executable, "-c", UNDER_DETERMINISM], capture_output=True, text=True, cwd=root,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_DETERMINISTIC_OPS="1"),
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1] == "2"
