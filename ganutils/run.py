@@ -206,6 +206,28 @@ def new_folders(folders, within):
     return added
 
 
+def smoke_scratch(notebook, cwd, parameters=None):
+    """What a smoke run of a chapter in ``cwd`` may delete when it ends: the run folders that only
+    smoke runs use (the cell's ``ganutils.smoke(full, test)`` gives them a folder of their own, e.g.
+    ``runs/smoke/faces28``), and any other run folder it is about to create. A folder a normal run
+    uses and that exists already (a reader's run) is never on the list."""
+    smoke = run_folders(notebook, cwd, smoke=True, parameters=parameters)
+    full = run_folders(notebook, cwd, smoke=False, parameters=parameters)
+    own = [folder for folder in smoke if folder not in full]
+    return own + [f for f in new_folders(smoke, cwd) if f not in own]
+
+
+def remove_scratch(folders, within):
+    """Delete ``folders``, then the parents they leave empty, up to (not including) ``within``."""
+    within = Path(within).resolve()
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+        parent = Path(folder).resolve().parent
+        while within in parent.parents and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+
+
 def describe_data(source):
     """What a committed chapter records about its data: an embedded kind's name as is, else
     ``{"name": ..., "images": N}`` with the folder's or file's name (never its path) and the number
@@ -487,7 +509,7 @@ def main(argv=None):
         log.unlink(missing_ok=True)
         # A smoke run leaves nothing but its executed notebook and log: the run folders it creates
         # (checkpoints, grids) and the kernel's temporary files are removed when it ends.
-        scratch = new_folders(run_folders(nb, cwd, smoke=True, parameters=params), cwd) if args.smoke else []
+        scratch = smoke_scratch(nb, cwd, parameters=params) if args.smoke else []
         tmpdir = tempfile.mkdtemp(prefix=f"ganbook-{nb.stem}-") if args.smoke else None
         record = public_record(nb, params)   # what the executed chapter keeps: no machine paths
         try:
@@ -496,8 +518,9 @@ def main(argv=None):
         except Exception as error:   # papermill's PapermillExecutionError, or a dead kernel
             raise SystemExit(_failure(nb, error, log)) from None
         finally:
-            for folder in scratch + ([Path(tmpdir)] if tmpdir else []):
-                shutil.rmtree(folder, ignore_errors=True)
+            remove_scratch(scratch, cwd)
+            if tmpdir:
+                shutil.rmtree(tmpdir, ignore_errors=True)
         if args.book:
             shutil.move(str(work), str(target))
         print(f"[run] {nb.stem} done in {seconds:.1f} s -> {target}", flush=True)

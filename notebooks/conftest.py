@@ -2,9 +2,8 @@
 
 The kernels nbval starts inherit this environment, and each chapter's parameters cell
 reads it through `ganutils.smoke(full, test)`. Their temporary files go to a folder of
-their own (TMPDIR) that is removed at the end, and so are the run folders (checkpoints,
-grids) the chapters create next to themselves; a run folder that existed before the
-tests (a reader's own run) is left alone.
+their own (TMPDIR) that is removed at the end, and so are the chapters' smoke run
+folders (`runs/smoke/...`: checkpoints, grids); a reader's own runs are left alone.
 """
 
 import os
@@ -22,11 +21,9 @@ os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figure
 KERNEL_TMP = tempfile.mkdtemp(prefix="ganbook-nbval-")
 os.environ["TMPDIR"] = KERNEL_TMP   # TensorFlow's temporary files of the kernels land here
 
-# Chapters' run folders (their OutDir parameters in smoke mode) that do not exist yet: made by the tests.
-NEW_RUN_FOLDERS = run.new_folders(
-    [folder for nb in run.chapters(HERE) for folder in run.run_folders(nb, HERE, smoke=True)], HERE)
+SCRATCH = [folder for nb in run.chapters(HERE) for folder in run.smoke_scratch(nb, HERE)]
 
 
 def pytest_unconfigure(config):
-    for folder in NEW_RUN_FOLDERS + [Path(KERNEL_TMP)]:
-        shutil.rmtree(folder, ignore_errors=True)
+    run.remove_scratch(SCRATCH, HERE)
+    shutil.rmtree(KERNEL_TMP, ignore_errors=True)

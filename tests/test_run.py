@@ -279,3 +279,24 @@ def test_describe_data_counts_images_of_folders_globs_zips_and_arrays(tmp_path):
     assert run.describe_data(str(tmp_path / "eyes.zip")) == {"name": "eyes", "images": 1}
     assert run.describe_data(str(tmp_path / "anime64.npy")) == {"name": "anime64", "images": 5}
     assert run.describe_data("faces") == "faces"
+
+
+def test_smoke_scratch_is_the_smoke_runs_own_folder_and_what_they_create(tmp_path):
+    chapters, cwd = tmp_path / "notebooks", tmp_path / "o"
+    chapter = _probe(chapters, SMOKE_BODY, params=SMOKE_PARAMS)
+    (cwd / "runs" / "probe_smoke").mkdir(parents=True)    # left by a smoke run that crashed: removed
+    (cwd / "runs" / "probe").mkdir(parents=True)          # a reader's run: kept
+    assert run.smoke_scratch(chapter, cwd) == [(cwd / "runs" / "probe_smoke").resolve()]
+    # a folder given with -p is a smoke run's only if it is new
+    assert run.smoke_scratch(chapter, cwd, {"out_dir": "runs/probe"}) == []
+    assert run.smoke_scratch(chapter, cwd, {"out_dir": "new/x"}) == [(cwd / "new").resolve()]
+
+
+def test_every_chapter_gives_its_smoke_runs_their_own_folders():
+    for nb in CHAPTERS_WITH_RUNS:
+        smoke = run.run_folders(nb, ROOT / "notebooks", smoke=True)
+        assert smoke and all("runs/smoke/" in f.as_posix() for f in smoke), nb.stem
+        assert not set(smoke) & set(run.run_folders(nb, ROOT / "notebooks")), nb.stem
+
+
+CHAPTERS_WITH_RUNS = [nb for nb in run.chapters(ROOT / "notebooks") if run.run_folders(nb, ROOT)]
