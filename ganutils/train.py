@@ -224,15 +224,18 @@ class GANTrainer:
                     for i in range(k - 1):
                         with tf.GradientTape() as critic_tape:
                             d_i, _, _, _ = self.losses(real[i], z[i], u_real[i], u_fake[i], sub=i)
-                            d_i = tf.reduce_sum(d_i) / n
+                            d_i = self._scale(self.d_optimizer, tf.reduce_sum(d_i) / n)
                         self._apply(self.d_optimizer, critic_tape, d_i, D)
                 d_loss, g_loss, real_logits, fake_logits = self.losses(
                     real[-1], z[-1], u_real[-1], u_fake[-1], sub=k - 1)
             # average over the global batch, so replicas' gradients sum to the full-batch one
             d_loss = tf.reduce_sum(d_loss) / n
             g_loss = tf.reduce_sum(g_loss) / n
-        self._apply(self.d_optimizer, d_tape, d_loss, D)
-        self._apply(self.g_optimizer, g_tape, g_loss, G)
+            # mixed float16 scales the losses (inside the tapes) so small gradients survive
+            d_scaled = self._scale(self.d_optimizer, d_loss)
+            g_scaled = self._scale(self.g_optimizer, g_loss)
+        self._apply(self.d_optimizer, d_tape, d_scaled, D)
+        self._apply(self.g_optimizer, g_tape, g_scaled, G)
         if self.augment is not None:
             self.augment.update(real_logits)   # ADA's controller (no-op unless adaptive)
         if self.ema is not None:
@@ -243,10 +246,16 @@ class GANTrainer:
             "d_fake": tf.reduce_sum(tf.sigmoid(tf.cast(fake_logits, tf.float32))) / n,   # mean D(G(z))
         }
 
-    def _apply(self, optimizer, tape, loss, model):
-        """Gradients of ``loss`` (scaled when the optimizer scales losses) applied to ``model``."""
-        scaled = optimizer.scale_loss(loss) if hasattr(optimizer, "scale_loss") else loss
-        grads = tape.gradient(scaled, model.trainable_variables)
+    @staticmethod
+    def _scale(optimizer, loss):
+        """The loss as ``optimizer`` wants it: scaled by a LossScaleOptimizer (mixed float16),
+        unchanged otherwise. Call it inside the tape."""
+        return optimizer.scale_loss(loss) if hasattr(optimizer, "scale_loss") else loss
+
+    @staticmethod
+    def _apply(optimizer, tape, loss, model):
+        """Gradients of ``loss`` (already scaled by ``_scale``) applied to ``model``'s weights."""
+        grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
 
     def _global_batch(self, real):

@@ -231,3 +231,23 @@ def test_the_trainer_and_the_bench_run_where_the_reader_switched_determinism_on(
                          timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip().splitlines()[-1] == "2"
+
+
+def test_penalties_under_loss_scaling_match_float32():
+    """Mixed float16 (a GPU's policy, here on the CPU) wraps the optimisers in a LossScaleOptimizer,
+    which multiplies the loss by ~32,768: the penalty's inner gradient must not see that factor."""
+    prev = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        g16, d16 = models.build("celeba28", width=0.125, seed=3, d_norm="layer")
+    finally:
+        keras.config.set_dtype_policy(prev)
+    g32, d32 = models.build("celeba28", width=0.125, seed=3, d_norm="layer")
+    out = {}
+    for name, (g, d) in {"float16": (g16, d16), "float32": (g32, d32)}.items():
+        t = GANTrainer(g, d, loss="wasserstein", gradient_penalty=10.0, seed=5)
+        out[name] = t.fit(dataset(), 2, progress=False)["d_loss"]
+    assert type(t.d_optimizer).__name__ == "Adam"
+    assert np.isfinite(out["float16"]).all()
+    # same models and data: the first step's critic loss (penalty included) agrees to float16 precision
+    assert out["float16"][0] == pytest.approx(out["float32"][0], rel=0.05, abs=0.05)
