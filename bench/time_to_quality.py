@@ -152,14 +152,15 @@ def main(argv=None):
     def group(recipe, precision):
         return [r for r in runs if r["recipe"] == recipe and r["precision"] == precision]
 
-    seed_f32 = group(args.seed_recipe, "float32")
-    target = sum(r["final_swd_val"] for r in seed_f32) / len(seed_f32)
+    base_precision = "float32" if "float32" in precisions else precisions[0]
+    seed_base = group(args.seed_recipe, base_precision)
+    target = sum(r["final_swd_val"] for r in seed_base) / len(seed_base)
 
     def time_to_target(recipe, precision):
         times = []
         for r in group(recipe, precision):
             t = _reach([[c, v] for c, v, _ in r["curve"]], target)
-            if t is None and recipe == args.seed_recipe and precision == "float32":
+            if t is None and recipe == args.seed_recipe and precision == base_precision:
                 t = r["cpu_s"]            # the target is where this recipe ends, by definition
             times.append(t)
         return None if any(t is None for t in times) else sum(times) / len(times)
@@ -173,13 +174,13 @@ def main(argv=None):
                 "final_swd_val": round(sum(r["final_swd_val"] for r in rs) / len(rs), 2),
                 "final_swd_test": round(sum(r["final_swd_test"] for r in rs) / len(rs), 2),
                 "steps": [r["steps"] for r in rs]}
-    print(f"\ntarget: the seed recipe's final validation SWD in float32, {target:.1f}")
+    print(f"\ntarget: the seed recipe's final validation SWD in {base_precision}, {target:.1f}")
     print(f"{'recipe/precision':>32} {'CPU-s to target':>16} {'final SWD val':>14} {'held out':>9}")
     for key, s in summary.items():
         t = "not reached" if s["cpu_s_to_target"] is None else f"{s['cpu_s_to_target']:.0f}"
         print(f"{key:>32} {t:>16} {s['final_swd_val']:>14.1f} {s['final_swd_test']:>9.1f}")
 
-    base = summary[f"{args.seed_recipe}/float32"]["cpu_s_to_target"]
+    base = summary[f"{args.seed_recipe}/{base_precision}"]["cpu_s_to_target"]
     modern = [r for r in recipes if r != args.seed_recipe]
 
     def best_time(recipe, precs):
@@ -190,7 +191,7 @@ def main(argv=None):
     best = min(modern, key=lambda r: (best_time(r, precisions) is None, best_time(r, precisions) or 0,
                                       summary[f"{r}/{precisions[0]}"]["final_swd_val"])) if modern else None
     t_best = best_time(best, precisions) if best else None
-    t_best32 = best_time(best, ["float32"]) if best else None
+    t_best32 = best_time(best, [base_precision]) if best else None
     result = {
         "data": "folder" if args.data else "embedded anime", "images": len(images),
         "budget_cpu_s": args.budget, "width": args.width, "seeds": args.seeds,
