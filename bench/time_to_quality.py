@@ -3,6 +3,8 @@ against the best modern recipe on the same generator and discriminator shapes.
 
     python bench/time_to_quality.py --data FOLDER     # a folder of real 64x64 anime faces
     python bench/time_to_quality.py --quick           # embedded anime set, tiny budget (CI)
+    python bench/time_to_quality.py --data FOLDER --recipes anime64_wgan_gp --steps 400
+                                                      # equal generator steps instead of equal time
 
 Each recipe trains for the same budget of training CPU-seconds (process CPU time of the training steps,
 all threads; evaluation excluded), in float32 and in bfloat16 mixed precision (float16 on a GPU), for
@@ -79,8 +81,13 @@ def train_one(recipe, precision, seed, train, val, test, args, out):
         return (metrics.swd(val, fake, seed=seed), metrics.swd(test, fake, seed=seed), fake)
 
     curve, cpu, steps = [], 0.0, 0
-    next_eval = args.budget / args.evals
-    while cpu < args.budget:
+    # the budget: training CPU-seconds, or (with --steps) generator steps
+    def spent():
+        return steps if args.steps else cpu
+
+    total = args.steps or args.budget
+    next_eval = total / args.evals
+    while spent() < total:
         real, z, ur, uf = next(iterator)
         t0 = time.process_time()
         out_step = step_fn(real, z, ur, uf)
@@ -90,10 +97,10 @@ def train_one(recipe, precision, seed, train, val, test, args, out):
         steps += 1
         if not math.isfinite(float(out_step["d_loss"])):
             break
-        if cpu >= next_eval or cpu >= args.budget:
+        if spent() >= next_eval or spent() >= total:
             sv, st, fake = score()
             curve.append([round(cpu, 1), round(sv, 2), round(st, 2)])
-            next_eval += args.budget / args.evals
+            next_eval += total / args.evals
     sv, st, fake = curve[-1][1], curve[-1][2], score()[2]
     name = "".join(c if c.isalnum() or c in "_-" else "_" for c in f"{recipe}_{precision}_seed{seed}")
     viz.save_grid(fake[:64], out / f"{name}.png")
@@ -107,6 +114,8 @@ def main(argv=None):
     p.add_argument("--data", default=None, help="folder of real 64x64 anime faces (default: embedded set)")
     p.add_argument("--quick", action="store_true", help="embedded data, width 0.125, 8 CPU-s per run")
     p.add_argument("--budget", type=float, default=300.0, help="training CPU-seconds per run")
+    p.add_argument("--steps", type=int, default=0,
+                   help="budget in generator steps instead of CPU-seconds (equal steps, not equal time)")
     p.add_argument("--evals", type=int, default=10, help="evaluations per run")
     p.add_argument("--width", type=float, default=0.25)
     p.add_argument("--seeds", type=int, default=2)
@@ -194,7 +203,8 @@ def main(argv=None):
     t_best32 = best_time(best, [base_precision]) if best else None
     result = {
         "data": "folder" if args.data else "embedded anime", "images": len(images),
-        "budget_cpu_s": args.budget, "width": args.width, "seeds": args.seeds,
+        "budget_cpu_s": None if args.steps else args.budget, "budget_steps": args.steps or None,
+        "width": args.width, "seeds": args.seeds,
         "target_swd": round(target, 2), "floor_swd_val": round(floor_val, 2),
         "floor_swd_test": round(floor_test, 2), "best_recipe": best,
         "speedup_to_seed_quality": None if not (base and t_best) else round(base / t_best, 2),
