@@ -15,8 +15,8 @@ D(x)/D(G(z)) curves, history JSON).
 
 All of the trainer's randomness (the noise z, the noisy labels, the augmentations, the penalty's
 interpolation points) is drawn with stateless ops keyed on ``(seed, step, sub-step)``, so restoring the
-step restores the random stream too: exact resume needs no global switch such as
-``tf.config.experimental.enable_op_determinism`` (which would break the reader's own unseeded random ops).
+step restores the random stream too: exact resume needs no process-wide switch such as TensorFlow's
+global op determinism (which would make the reader's own unseeded random ops raise).
 """
 
 from __future__ import annotations
