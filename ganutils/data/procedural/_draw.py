@@ -95,6 +95,14 @@ def _shade(canvas, alpha, factor):
     canvas *= m
 
 
+def _pixel_grid(R):
+    """Pixel centres of an R×R canvas in [-1, 1]: ``(px, X, Y)`` with the pixel size ``px`` and
+    X ``[1, 1, R]``, Y ``[1, R, 1]`` float32, ready to broadcast against a batch."""
+    px = 2.0 / R
+    g = (np.arange(R, dtype=_F) + 0.5) * _F(px) - 1.0
+    return px, g[None, None, :], g[None, :, None]
+
+
 def _rot(x, y, th):
     c, s = np.cos(th), np.sin(th)
     return x * c + y * s, y * c - x * s

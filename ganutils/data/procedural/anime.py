@@ -7,7 +7,9 @@ pose and tilt. Registered as ``"anime"`` with random stream 3.
 
 import numpy as np
 
-from ._draw import _col, _b, _cov, _soft, _ellipse, _circle, _lens, _paint, _Frame, _lerp_palette, _jitter, _F
+from ._draw import (
+    _col, _b, _cov, _soft, _ellipse, _circle, _lens, _paint, _Frame, _lerp_palette, _jitter, _F, _pixel_grid,
+)
 from ._registry import register
 
 #: name -> category names (int64 codes index them), or None for a float32 factor in [0, 1]
@@ -101,9 +103,7 @@ def _tri_spikes(x, period, phase, amp):
 
 
 def _render_anime(P, B, R):
-    px = 2.0 / R
-    g = (np.arange(R, dtype=_F) + 0.5) * _F(px) - 1.0
-    X, Y = g[None, None, :], g[None, :, None]
+    px, X, Y = _pixel_grid(R)
     f = P
     s = f["scale"]
     th = (f["tilt"] - 0.5) * 0.26

@@ -9,6 +9,7 @@ import numpy as np
 
 from ._draw import (
     _col, _b, _cov, _soft, _ellipse, _circle, _paint, _shade, _Window, _Frame, _lerp_palette, _jitter, _F,
+    _pixel_grid,
     _SKIN_KEYS,
 )
 from ._registry import register
@@ -86,9 +87,7 @@ def _params_eyes(rng, m):
 
 
 def _render_eyes(P, B, R):
-    px = 2.0 / R
-    g = (np.arange(R, dtype=_F) + 0.5) * _F(px) - 1.0
-    X, Y = g[None, None, :], g[None, :, None]
+    px, X, Y = _pixel_grid(R)
     f = P
     fr = _Frame(f["cx"], f["cy"], f["scale"], f["rot"], px)
     aa = fr.aa

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._draw import (
     _col, _b, _cov, _soft, _ellipse, _circle, _lens, _smin, _paint, _shade, _rot, _Frame, _lerp_palette,
-    _jitter, _F, _SKIN_KEYS,
+    _jitter, _F, _pixel_grid, _SKIN_KEYS,
 )
 from ._registry import register
 
@@ -112,9 +112,7 @@ def _params_faces(rng, m):
 
 
 def _render_faces(P, B, R):
-    px = 2.0 / R
-    g = (np.arange(R, dtype=_F) + 0.5) * _F(px) - 1.0
-    X, Y = g[None, None, :], g[None, :, None]
+    px, X, Y = _pixel_grid(R)
     f = P
     s = 1.04 + 0.22 * f["scale"]
     th = (f["tilt"] - 0.5) * 0.30
