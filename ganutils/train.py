@@ -21,6 +21,7 @@ global op determinism (which would make the reader's own unseeded random ops rai
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -173,7 +174,7 @@ class GANTrainer:
         from . import models, recipes
         import keras
         r = recipes.get(name, **overrides)
-        scope = strategy.scope() if strategy is not None else _nullcontext()
+        scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
         with scope:
             keras.utils.set_random_seed(seed)
             g, d = models.build(r["model"], latent_dim=r["latent_dim"], width=width, seed=seed,
@@ -299,7 +300,7 @@ class GANTrainer:
         z = self.noise(step, n * k)
         seed = tf.stack([tf.cast(self.seed, tf.int64) * 1_000_003 + 1, tf.cast(step, tf.int64)])
         u = tf.random.stateless_uniform([n * k, 2], seed=seed)
-        z, ur, uf = z, u[:, :1], u[:, 1:]
+        ur, uf = u[:, :1], u[:, 1:]
         if k > 1:
             z, ur, uf = (tf.reshape(t, [k, n, -1]) for t in (z, ur, uf))
         return z, ur, uf
@@ -491,7 +492,8 @@ class GANTrainer:
             return
         moved = []
         for folder in folders:
-            found = [p for pattern in RUN_FILES for p in sorted(folder.glob(pattern))] if folder.is_dir() else []
+            found = ([p for pattern in RUN_FILES for p in sorted(folder.glob(pattern))]
+                     if folder.is_dir() else [])
             if not found:
                 continue
             stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -521,6 +523,10 @@ class GANTrainer:
         if metric and self.history[metric] and self.history[metric + "_ema"]:
             if self.history[metric + "_ema"][-1][1] > self.history[metric][-1][1]:
                 return self.generator
+        return self._ema_model()
+
+    def _ema_model(self):
+        """The EMA generator with BatchNorm statistics for its own weights (re-estimated once a step)."""
         return self.ema.recalibrate(self.noise(-4, 512, stream=17), step=int(self.step.numpy()))
 
     def sample(self, z=None, which="best"):
@@ -532,7 +538,7 @@ class GANTrainer:
         elif which == "ema":
             if self.ema is None:
                 raise ValueError("this trainer has no EMA generator (pass ema=... to keep one)")
-            model = self.ema.recalibrate(self.noise(-4, 512, stream=17), step=int(self.step.numpy()))
+            model = self._ema_model()
         elif which == "best":
             model = self.sampler()
         else:
@@ -664,11 +670,6 @@ class GANTrainer:
         if make_gif and frames:
             viz.make_gif(frames, out / "progress.gif")
         return out
-
-
-def _nullcontext():
-    import contextlib
-    return contextlib.nullcontext()
 
 
 def _inner(optimizer):

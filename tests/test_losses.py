@@ -119,9 +119,3 @@ def test_the_penalty_gradient_reaches_the_critic_weights():
     # penalty = sum over images of |w|^2 = 2 * |w|^2, so d/dw = 4 w = 4
     np.testing.assert_allclose(grad.numpy(), 4.0, rtol=1e-5)
 
-
-def test_label_targets():
-    u = tf.constant([[0.0], [0.5], [1.0]])
-    r, f = losses.label_targets("noisy", u, u)
-    np.testing.assert_allclose(r.numpy().ravel(), [1.0, 0.9, 0.8])
-    np.testing.assert_allclose(f.numpy().ravel(), [0.0, 0.1, 0.2])
