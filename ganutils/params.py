@@ -14,9 +14,9 @@ kernel (:func:`declared` reads them from the cell's source without running it).
 
 Kinds: :data:`Count` (whole number >= 0), :data:`Size` (whole number >= 1), :data:`Positive`
 (number > 0), :data:`Number`, :data:`Fraction` (number in [0, 1]), :data:`Flag` (bool),
-:data:`Text`, :func:`OneOf`, :data:`Crop`, :data:`DataSource` (an embedded kind name, or an
-existing folder / glob / .zip / .npy of images), :data:`CacheFile` (None or a ``.npy`` path) and
-:data:`OutDir` (a folder path).
+:data:`Text`, :func:`OneOf`, :data:`Crop`, :data:`DataSource` (an embedded kind name, a named
+real dataset such as ``"celeba"``, or an existing folder / glob / .zip / .npy of images),
+:data:`CacheFile` (None or a ``.npy`` path) and :data:`OutDir` (a folder path).
 Papermill itself reads annotated parameters (``papermill --help-notebook``).
 """
 
@@ -158,6 +158,11 @@ def _kinds():
     return tuple(KINDS)
 
 
+def _source_names():
+    from .data.sources import NAMES
+    return NAMES
+
+
 def _has_image(folder):
     """True when a folder holds at least one image file (searched recursively, stops at the first)."""
     from .data.files import IMAGE_EXTENSIONS
@@ -173,6 +178,11 @@ def _data_source(value):
     if text in _kinds():
         return text
     path = Path(text).expanduser()
+    if text in _source_names() and not path.exists():  # as load_images: an existing path of that name wins
+        from .data.sources import SOURCES
+        if not SOURCES[text].mirrors:  # no public archive: say so now, not after the chapter's first cells
+            _bad(f"{text} cannot be downloaded: {SOURCES[text].unavailable.rstrip('.')}")
+        return text
     if path.is_dir():
         if not _has_image(path):
             _bad(f"the folder {text} holds no image files")
@@ -185,7 +195,11 @@ def _data_source(value):
         if not any(os.path.isfile(p) for p in glob.iglob(os.path.expanduser(text), recursive=True)):
             _bad(f"the glob pattern {text} matches no files")
         return text
-    _bad(f"no such folder or file: {text}")
+    near = None
+    if not any(c in text for c in "/\\") and not Path(text).suffix:  # a name, not a path: maybe a typo
+        from .data.sources import suggest
+        near = suggest(text)
+    _bad(f"no such folder or file: {text}" + (f"; did you mean {near!r}?" if near else ""))
 
 
 def _cache_file(value):
@@ -220,10 +234,13 @@ Fraction = Kind("Fraction", "a number from 0 to 1", _fraction)
 Flag = Kind("Flag", "True or False", _flag)
 #: Any string.
 Text = Kind("Text", "a string", _text)
-#: Where images come from: an embedded kind ("faces", "eyes", "anime"), or an existing folder of images,
-#: glob pattern, .zip of images or .npy array. Checked at once, so a wrong path stops before any work.
-DataSource = Kind("DataSource", "an embedded kind (faces, eyes, anime), or an existing folder of images, "
-                  "a glob pattern, a .zip or a .npy file", _data_source)
+#: Where images come from: an embedded kind ("faces", "eyes", "anime"), a named real dataset downloaded on
+#: first use ("celeba", "anime-faces"; see ganutils.data.sources), or an existing folder of images, glob
+#: pattern, .zip of images or .npy array. Checked at once, so a wrong path (or a misspelt name, with a
+#: "did you mean") stops before any work.
+DataSource = Kind("DataSource", "an embedded kind (faces, eyes, anime), a named dataset to download "
+                  "(celeba, anime-faces), or an existing folder of images, a glob pattern, a .zip or a .npy "
+                  "file", _data_source)
 #: None, or the path of a .npy file that keeps decoded images for next time (it need not exist yet).
 CacheFile = Kind("CacheFile", "None or a path ending in .npy", _cache_file)
 #: How a photo is cropped to a square (as ``ganutils.data.load_images``' ``crop``).

@@ -1,17 +1,20 @@
 """Data for the course: embedded procedural face datasets, a tf.data image
-pipeline for real photos (folders, globs, zips), and a safe download helper.
+pipeline for real photos (folders, globs, zips), named real datasets downloaded
+on first use (``"celeba"``, ``"anime-faces"``), and a safe download helper.
 
 - ``synthetic(kind, n, size=None, seed=0) -> (images, factors)``
 - ``image_dataset(source, image_size, batch_size, ...) -> tf.data.Dataset``
 - ``download(url, sha256=None, ...) -> pathlib.Path``
+- ``SOURCES``: the named real datasets (``ganutils.data.sources``: terms, citation, URLs, checksums)
 """
 
 from .procedural import KINDS, DEFAULT_SIZE, FACTORS, synthetic
 from .files import image_dataset, load_images, list_images
 from .fetch import download, extract
+from .sources import SOURCES
 
 __all__ = [
     "KINDS", "DEFAULT_SIZE", "FACTORS", "synthetic",
     "image_dataset", "load_images", "list_images",
-    "download", "extract",
+    "download", "extract", "SOURCES",
 ]

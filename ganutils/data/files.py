@@ -6,9 +6,11 @@ in parallel, into one uint8 array (optionally cached as a ``.npy`` file), and
 ``image_dataset`` serves shuffled, optionally flipped batches from that array
 with a small, checkpointable ``tf.data`` pipeline.
 
-Sources accepted everywhere: an embedded kind name (``"faces"``, ...), a folder
-(searched recursively), a glob pattern, a ``.zip`` archive (members are read
-directly, never extracted), and for ``image_dataset`` a uint8 array.
+Sources accepted everywhere: an embedded kind name (``"faces"``, ...), a named
+real dataset (``"celeba"``, ``"anime-faces"``: its archive is downloaded into the
+cache on first use, see :mod:`ganutils.data.sources`), a folder (searched
+recursively), a glob pattern, a ``.zip`` archive (members are read directly, never
+extracted), and for ``image_dataset`` a uint8 array.
 """
 
 from __future__ import annotations
@@ -59,6 +61,11 @@ class SkippedImagesWarning(UserWarning):
 def _kinds():
     from .procedural import KINDS
     return tuple(KINDS)
+
+
+def _source_names():
+    from .sources import NAMES
+    return NAMES
 
 
 def _is_image_name(name):
@@ -126,12 +133,19 @@ def list_images(source) -> list:
                              f"(looked for {_ext_text()})")
         return images
     if _looks_like_kind(source):
-        kinds = _kinds()
+        kinds, names = _kinds(), _source_names()
         if source in kinds:
             raise ValueError(f"{text!r} is an embedded dataset kind, not image files; "
                              f"use load_images or image_dataset to get its images")
-        raise ValueError(f"{text!r} is neither an existing file or folder nor an embedded dataset kind; "
-                         f"the kinds are: {', '.join(kinds)}")
+        if source in names:
+            raise ValueError(f"{text!r} is a named dataset to download, not image files; use load_images or "
+                             f"image_dataset to get its images (or ganutils.data.sources.fetch for its archive)")
+        from .sources import suggest
+        near = suggest(source)
+        hint = f"did you mean {near!r}? " if near else ""
+        raise ValueError(f"{text!r} is neither an existing file or folder, nor an embedded dataset kind, nor a "
+                         f"named dataset; {hint}the kinds are: {', '.join(kinds)}; the named datasets: "
+                         f"{', '.join(names)}")
     raise FileNotFoundError(f"no such file or folder: {text!r}; expected a folder of images, "
                             f"a glob pattern or a .zip of images")
 
@@ -392,7 +406,11 @@ def load_images(source, image_size, *, crop="center", limit=None, workers=None, 
                 background=(255, 255, 255), num_images=10_000, seed=0) -> np.ndarray:
     """Decode every image of ``source`` once, centre-cropped and resized, into a uint8 [N, S, S, 3] array.
 
-    ``source``: folder, glob, .zip, or an embedded kind (then ``synthetic(kind, num_images, image_size, seed)``).
+    ``source``: folder, glob, .zip, an embedded kind (then ``synthetic(kind, num_images, image_size, seed)``),
+    or a named real dataset (``"celeba"``, ``"anime-faces"``; see :mod:`ganutils.data.sources`): its archive
+    is downloaded into the cache on first use, checksum-verified where a digest is published, and read as a
+    .zip. With ``cache=`` and no downloaded archive, a cache made from the same dataset and settings is
+    returned without downloading. An existing file or folder of the same name wins over a kind or dataset.
     ``crop``: "center" (largest centred square), "celeba" (seed 002's 108/178-width face square) or "none".
     ``limit`` keeps the first files of the sorted list; ``workers`` threads decode (default: all cores);
     ``background`` fills transparent areas. ``cache="x.npy"`` stores the array and reuses it (memory-mapped)
@@ -420,6 +438,14 @@ def _load(source, image_size, *, crop, limit, workers, cache, background, num_im
         return images[:limit] if limit else images
     settings = _settings(source, image_size, crop, limit, background) if isinstance(source, (str, os.PathLike)) \
         else None
+    if _looks_like_kind(source) and source in _source_names():  # a named real dataset: its archive
+        from . import sources
+        settings["source"] = f"ganbook dataset {source}"  # the same in every folder and session
+        if cache is not None and sources.local_archive(source) is None:
+            cached = _read_cache(cache, settings=settings)
+            if cached is not None:
+                return cached  # decoded in an earlier session (e.g. a .npy kept on Google Drive)
+        source = sources.fetch(source)
     try:
         names = list_images(source)
     except FileNotFoundError:
