@@ -1,0 +1,254 @@
+"""Compare training recipes fairly: the same data, the same CPU time, several seeds.
+
+The face chapters end by training their generator again with a modern recipe (``*_modern`` in
+``ganutils.recipes``) for the same training CPU time as the original recipe, and
+``bench/time_to_quality.py`` measures how long each recipe takes to reach a quality. Both use this
+module:
+
+- :func:`train_for` runs a trainer's compiled step until a budget of training CPU-seconds (or of
+  generator steps) is spent, scoring along the way if asked;
+- :func:`compare_recipes` trains each recipe once per seed for the same budget and scores the final
+  generator (the EMA generator for recipes that keep one, the raw one otherwise: nothing is picked
+  after the fact) by SWD against held-out real images, next to the real-vs-real floor. Runs are
+  saved in ``out_dir`` and reused when the same run is asked for again, so a chapter re-executed
+  after an interruption trains only what is missing.
+
+CPU-seconds are the process's CPU time (``time.process_time``, all threads, seconds) spent inside
+training steps: sampling and scoring are not counted, and a second program on the machine slows the
+wall clock more than it changes this count. On a 2-core machine one wall-clock second is up to two
+CPU-seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["train_for", "compare_recipes", "Comparison", "run_spec"]
+
+
+def train_for(trainer, dataset, *, cpu_seconds=None, steps=None, evals=0, score=None):
+    """Train ``trainer`` on ``dataset`` until ``cpu_seconds`` of training CPU time (or ``steps``
+    generator steps) are spent; returns ``{"steps", "cpu_s", "curve", "finite"}``.
+
+    ``dataset``: a repeating ``tf.data.Dataset`` of image batches in [-1, 1] (e.g.
+    ``ganutils.data.image_dataset``). Exactly one of ``cpu_seconds`` (float, seconds) and ``steps``
+    (int) is given. With ``evals`` > 0 and ``score`` (a callable returning a tuple of floats),
+    ``score()`` is called ``evals`` times at equal spacing of the budget and each call appended to
+    ``curve`` as ``[cpu_s, *score()]``. Training stops early, with ``finite=False``, at the first
+    non-finite discriminator loss. Raises ``ValueError`` for a missing or double budget.
+    """
+    if (cpu_seconds is None) == (steps is None):
+        raise ValueError("give exactly one budget: cpu_seconds=... or steps=...")
+    total = float(cpu_seconds if steps is None else steps)
+    if not total > 0:
+        raise ValueError(f"the budget must be positive, got {total}")
+    step_fn = trainer._compiled_step()
+    iterator = iter(trainer._stream(dataset))
+    curve, cpu, done, finite = [], 0.0, 0, True
+    next_eval = total / evals if evals else math.inf
+
+    def spent():
+        return cpu if steps is None else done
+
+    while spent() < total:
+        real, z, ur, uf = next(iterator)
+        t0 = time.process_time()
+        out = step_fn(real, z, ur, uf)
+        d_loss = float(out["d_loss"])            # waits for the step to finish
+        cpu += time.process_time() - t0
+        trainer.step.assign_add(1)
+        done += 1
+        if not math.isfinite(d_loss):
+            finite = False
+            break
+        if score is not None and (spent() >= next_eval or spent() >= total):
+            curve.append([round(cpu, 1), *(round(float(v), 2) for v in score())])
+            next_eval += total / evals
+    return {"steps": done, "cpu_s": round(cpu, 1), "curve": curve, "finite": finite}
+
+
+def _fingerprint(images):
+    """A short hash of an image array (its shape and a spread of its pixels): tells data sets apart."""
+    images = np.asarray(images)
+    pick = images[:: max(1, len(images) // 64)]
+    h = hashlib.sha1(repr(images.shape).encode())
+    h.update(np.ascontiguousarray(pick).tobytes())
+    return h.hexdigest()[:12]
+
+
+def run_spec(recipe, seed, *, width, cpu_seconds, mixed_precision, train, held_out, flip=False):
+    """What defines one run of :func:`compare_recipes` (a dict, saved with its result)."""
+    return {"recipe": recipe, "seed": int(seed), "width": float(width), "cpu_seconds": float(cpu_seconds),
+            "mixed_precision": bool(mixed_precision), "flip": bool(flip),
+            "train": [len(train), _fingerprint(train)], "held_out": [len(held_out), _fingerprint(held_out)]}
+
+
+class Comparison:
+    """What :func:`compare_recipes` measured.
+
+    ``runs``: one dict per (recipe, seed) with ``recipe``, ``seed``, ``steps``, ``cpu_s`` (training
+    CPU-seconds), ``swd`` (×1e3, the generator the recipe samples with, against the held-out images),
+    ``swd_raw`` (the raw generator), ``generator`` ("ema" or "raw") and ``dir`` (the run's folder, or
+    None). ``samples[(recipe, seed)]``: uint8 ``[n, H, W, 3]`` from the same fixed noise for every run.
+    ``floor``: SWD ×1e3 of as many real training images against the held-out ones (what a perfect
+    generator would score with these counts).
+    """
+
+    def __init__(self, runs, samples, floor, budget):
+        self.runs, self.samples, self.floor, self.budget = runs, samples, floor, budget
+
+    def recipes(self):
+        """The recipe names, in the order they were trained."""
+        return list(dict.fromkeys(r["recipe"] for r in self.runs))
+
+    def summary(self):
+        """``{recipe: {"swd": [per seed], "mean", "steps": [per seed], "cpu_s": [per seed]}}``."""
+        out = {}
+        for name in self.recipes():
+            rs = [r for r in self.runs if r["recipe"] == name]
+            out[name] = {"swd": [r["swd"] for r in rs], "mean": float(np.mean([r["swd"] for r in rs])),
+                         "steps": [r["steps"] for r in rs], "cpu_s": [r["cpu_s"] for r in rs]}
+        return out
+
+    def table(self):
+        """A plain-text table: one line per run, then the floor."""
+        lines = [f"{'recipe':<22}{'seed':>5}{'steps':>7}{'CPU-s':>8}{'SWD':>8}  generator"]
+        for r in self.runs:
+            lines.append(f"{r['recipe']:<22}{r['seed']:>5}{r['steps']:>7}{r['cpu_s']:>8.0f}"
+                         f"{r['swd']:>8.1f}  {r['generator']}")
+        lines.append(f"{'real vs real (floor)':<42}{self.floor:>8.1f}")
+        return "\n".join(lines)
+
+    def best(self, recipe=None):
+        """The run with the lowest SWD (of ``recipe`` if given)."""
+        rs = [r for r in self.runs if recipe is None or r["recipe"] == recipe]
+        return min(rs, key=lambda r: r["swd"])
+
+    def show(self, n=32, ncols=8, labels=None, scale=1.0):
+        """A figure: one grid of ``n`` samples per run, a row of grids per recipe (seeds side by side),
+        each titled with its SWD. ``labels`` maps recipe names to titles. Returns the figure."""
+        from matplotlib.figure import Figure
+        from . import viz
+        names, seeds = self.recipes(), sorted({r["seed"] for r in self.runs})
+        fig = Figure(figsize=(4.2 * len(seeds) * scale, 2.5 * len(names) * scale * n / 32 + 0.4))
+        axes = fig.subplots(len(names), len(seeds), squeeze=False)
+        for i, name in enumerate(names):
+            for j, seed in enumerate(seeds):
+                ax = axes[i][j]
+                r = next((r for r in self.runs if r["recipe"] == name and r["seed"] == seed), None)
+                if r is None:
+                    ax.set_axis_off()
+                    continue
+                title = (labels or {}).get(name, name)
+                viz.show_grid(self.samples[(name, seed)][:n], ncols=ncols, ax=ax,
+                              title=f"{title}, seed {seed}: SWD {r['swd']:.0f}")
+        fig.tight_layout()
+        return fig
+
+    def to_dict(self):
+        return {"budget_cpu_s": self.budget, "floor": self.floor, "runs": self.runs}
+
+
+def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), width=1.0,
+                    mixed_precision=False, out_dir=None, flip=False, n_samples=64, verbose=True):
+    """Train each recipe once per seed for ``cpu_seconds`` of training CPU time and score them.
+
+    ``recipes``: names in ``ganutils.recipes`` (their image size must be the images'); ``train``:
+    uint8 ``[N, S, S, 3]`` training images; ``held_out``: uint8 ``[M, S, S, 3]`` real images no run
+    trains on (M >= 16; SWD is computed on M generated images against them, and the floor on M
+    training images against them). ``width``: channel multiplier of the recipes' networks;
+    ``mixed_precision``: bfloat16 compute on a CPU. ``flip``: mirror training images at random.
+    ``out_dir``: each run saves ``result.json``, ``samples.npy`` and ``generator.npz`` (the weights
+    of the generator it samples with, float32) in ``out_dir/<recipe>-seed<k>``, and a later call with
+    the same run (same :func:`run_spec`) loads them instead of training. Returns a :class:`Comparison`.
+    Raises ``ValueError`` for an unknown recipe, a recipe whose image size is not the images', or too
+    few held-out images.
+    """
+    from . import metrics, recipes as recipe_book
+    from .data import image_dataset
+    from .train import GANTrainer
+
+    train, held_out = np.asarray(train), np.asarray(held_out)
+    size = train.shape[1]
+    for name in recipes:
+        r = recipe_book.get(name)
+        if r["image_size"] != size:
+            raise ValueError(f"recipe {name!r} makes {r['image_size']}×{r['image_size']} images; the "
+                             f"training images are {size}×{size}")
+    if len(held_out) < 16 or held_out.shape[1:] != train.shape[1:]:
+        raise ValueError(f"held_out must be at least 16 images shaped like the training images "
+                         f"{train.shape[1:]}, got {held_out.shape}")
+    n_eval = len(held_out)
+    floor = float(metrics.swd(held_out, train[np.linspace(0, len(train) - 1, n_eval).astype(int)]))
+    runs, samples = [], {}
+    for name in recipes:
+        for seed in seeds:
+            spec = run_spec(name, seed, width=width, cpu_seconds=cpu_seconds,
+                            mixed_precision=mixed_precision, train=train, held_out=held_out, flip=flip)
+            folder = Path(out_dir) / f"{name}-seed{seed}" if out_dir is not None else None
+            saved = _load(folder, spec)
+            if saved is not None:
+                result, pictures = saved
+                if verbose:
+                    print(f"{name}, seed {seed}: reused the run saved in {folder}")
+            else:
+                t0 = time.perf_counter()
+                result, pictures = _train_one(GANTrainer, image_dataset, metrics, spec, train, held_out,
+                                              n_eval, n_samples, folder)
+                if verbose:
+                    print(f"{name}, seed {seed}: {result['steps']} steps, {result['cpu_s']:.0f} "
+                          f"training CPU-s ({(time.perf_counter() - t0) / 60:.1f} min wall), "
+                          f"SWD {result['swd']:.1f}")
+            result["dir"] = None if folder is None else str(folder)
+            runs.append(result)
+            samples[(name, seed)] = pictures
+    return Comparison(runs, samples, floor, cpu_seconds)
+
+
+def _load(folder, spec):
+    if folder is None or not (folder / "result.json").exists():
+        return None
+    try:
+        result = json.loads((folder / "result.json").read_text())
+        if result.get("spec") != spec:
+            return None
+        return result, np.load(folder / "samples.npy")
+    except (OSError, ValueError):
+        return None
+
+
+def _train_one(GANTrainer, image_dataset, metrics, spec, train, held_out, n_eval, n_samples, folder):
+    from ._atomic import write_json
+    trainer = GANTrainer.from_recipe(spec["recipe"], width=spec["width"], seed=spec["seed"],
+                                     mixed_precision=spec["mixed_precision"])
+    ds = image_dataset(train, train.shape[1], trainer.recipe["batch_size"], seed=spec["seed"],
+                       flip=spec["flip"])
+    done = train_for(trainer, ds, cpu_seconds=spec["cpu_seconds"])
+    which = "raw" if trainer.ema is None else "ema"
+    model = trainer.generator if which == "raw" else trainer._ema_model()
+    z = trainer.noise(-3, n_eval, stream=13)
+    fake = np.concatenate([model(z[i:i + 256], training=False).numpy() for i in range(0, n_eval, 256)])
+    result = {"recipe": spec["recipe"], "seed": spec["seed"], "steps": done["steps"], "cpu_s": done["cpu_s"],
+              "finite": done["finite"], "generator": which,
+              "swd": round(float(metrics.swd(held_out, fake)), 2)}
+    if which == "ema":
+        raw = np.concatenate([trainer.generator(z[i:i + 256], training=False).numpy()
+                              for i in range(0, n_eval, 256)])
+        result["swd_raw"] = round(float(metrics.swd(held_out, raw)), 2)
+    else:
+        result["swd_raw"] = result["swd"]
+    pictures = metrics.to_uint8(fake[:n_samples])
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "samples.npy", pictures)
+        np.savez(folder / "generator.npz", *[np.asarray(w, np.float32) for w in model.get_weights()])
+        write_json(folder / "result.json", {**result, "spec": spec,
+                                            "model": trainer.recipe["model"],
+                                            "latent_dim": trainer.recipe["latent_dim"]})
+    return result, pictures
