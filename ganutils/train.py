@@ -582,6 +582,15 @@ class GANTrainer:
         step_fn = self._compiled_step()
         bar = _progress(start, steps, progress)
         last_good = start
+        clock = self.history.setdefault("time", [])
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        base = clock[-1][1:] if clock else [0.0, 0.0]
+
+        def tick(done):  # cumulative seconds of this run, over every fit() call, saved with the history
+            if clock and clock[-1][0] == done:
+                return
+            clock.append([done, round(base[0] + time.perf_counter() - wall0, 2),
+                          round(base[1] + time.process_time() - cpu0, 2)])
         try:
             if start == 0 and steps > 0 and self.out_dir is not None:
                 self._save_samples(0)
@@ -613,6 +622,7 @@ class GANTrainer:
                 if self.out_dir is not None and (done % sample_every == 0 or done == steps):
                     self._save_samples(done)
                 if done % checkpoint_every == 0 and done != steps:
+                    tick(done)
                     self.save()
                     last_good = done
         except NonFiniteLossError:
@@ -622,6 +632,7 @@ class GANTrainer:
         except KeyboardInterrupt:
             if bar is not None:
                 bar.close()
+            tick(int(self.step.numpy()))
             path = self.save()
             if path:
                 print(f"Interrupted at step {int(self.step.numpy())}; checkpoint saved to {path}. "
@@ -629,6 +640,8 @@ class GANTrainer:
             raise
         if bar is not None:
             bar.close()
+        if steps > start:
+            tick(steps)
         self.save()
         if self.out_dir is not None and steps > start:
             try:
@@ -649,6 +662,13 @@ class GANTrainer:
                 self.history[name + suffix].append([done, float(fn(fake))])
         if self.augment is not None:
             self.history["augment_p"].append([done, float(self.augment.p.numpy())])
+
+    def training_time(self):
+        """``(steps, wall_seconds, cpu_seconds)`` this run has trained so far, over every ``fit`` call
+        and every sitting (saved in the checkpoint with the history; sampling and metrics during
+        ``fit`` included). ``(0, 0.0, 0.0)`` before training."""
+        clock = self.history.get("time") or [[0, 0.0, 0.0]]
+        return int(clock[-1][0]), float(clock[-1][1]), float(clock[-1][2])
 
     # ------------------------------------------------------------------ what a run leaves
     def sample_paths(self):
