@@ -38,10 +38,12 @@ NOTEBOOKS = ROOT / "notebooks"
 #: parameters cell holds the reader's defaults (longer, for a GPU); these override them.
 BOOK_PARAMS: dict[str, dict] = {
     "03_faces28": {"steps": 2400, "width": 0.5, "sample_every": 300, "checkpoint_every": 600,
-                   "metric_every": 100, "progress": False, "compare_cpu_s": 600, "mixed_precision": True},
+                   "metric_every": 100, "progress": False, "compare_cpu_s": 600, "mixed_precision": True,
+                   "export_pretrained": True},
     "04_eyes128": {"width": 0.25, "steps": 6000, "sample_every": 500, "checkpoint_every": 1000},
     "05_anime64": {"width": 0.5, "steps": 2000, "sample_every": 200, "checkpoint_every": 500,
-                   "progress": False, "compare_cpu_s": 720, "mixed_precision": True},
+                   "progress": False, "compare_cpu_s": 720, "mixed_precision": True,
+                   "export_pretrained": True},
     "06_tricks": {"width": 0.25, "steps": 800, "metric_every": 200, "eval_samples": 1000,
                   "width128": 0.03125, "steps128": 100, "eval128": 200, "timing_steps": 3},
     "07_evaluation": {"width": 0.5, "steps": 3000, "sample_every": 250, "checkpoint_every": 1000,
