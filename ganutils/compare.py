@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["train_for", "compare_recipes", "Comparison", "run_spec"]
+__all__ = ["train_for", "compare_recipes", "Comparison", "run_spec", "overfitting_probes"]
 
 
 def train_for(trainer, dataset, *, cpu_seconds=None, steps=None, evals=0, score=None):
@@ -82,11 +82,40 @@ def _fingerprint(images):
     return h.hexdigest()[:12]
 
 
-def run_spec(recipe, seed, *, width, cpu_seconds, mixed_precision, train, held_out, flip=False):
+def run_spec(recipe, seed, *, width, cpu_seconds, mixed_precision, train, held_out, flip=False, probes=(),
+             evals=0):
     """What defines one run of :func:`compare_recipes` (a dict, saved with its result)."""
-    return {"recipe": recipe, "seed": int(seed), "width": float(width), "cpu_seconds": float(cpu_seconds),
+    spec = {"recipe": recipe, "seed": int(seed), "width": float(width), "cpu_seconds": float(cpu_seconds),
             "mixed_precision": bool(mixed_precision), "flip": bool(flip),
             "train": [len(train), _fingerprint(train)], "held_out": [len(held_out), _fingerprint(held_out)]}
+    if probes:
+        spec.update(probes=sorted(probes), evals=int(evals))
+    return spec
+
+
+def overfitting_probes(train, held_out, n=256):
+    """Probes of a discriminator's overfitting (for ``compare_recipes(probes=...)`` or, wrapped, a
+    trainer's metrics): ``{"logit_train", "logit_held", "r_t"}``, each ``probe(trainer) -> float``.
+
+    ``logit_train`` and ``logit_held`` are the discriminator's mean logit (inference mode, no
+    augmentation) on up to ``n`` training images and on up to ``n`` held-out real images (uint8
+    ``[N, S, S, 3]``). A discriminator that only learned what real images look like scores both
+    alike; one that memorised its training images scores them higher than unseen real ones: the gap
+    is the overfitting ADA measures (Karras et al. 2020). ``r_t`` is ADA's heuristic on the training
+    images, E[sign D(x)], from -1 to 1 (0.6 is ADA's target).
+    """
+    import tensorflow as tf
+    pick = np.linspace(0, len(train) - 1, min(n, len(train))).astype(int)
+    x_train = tf.constant(np.asarray(train)[pick], tf.float32) / 127.5 - 1.0
+    x_held = tf.constant(np.asarray(held_out)[:n], tf.float32) / 127.5 - 1.0
+
+    def logits(trainer, x):
+        return np.concatenate([tf.cast(trainer.discriminator(x[i:i + 64], training=False), tf.float32)
+                               .numpy().ravel() for i in range(0, len(x), 64)])
+
+    return {"logit_train": lambda t: float(logits(t, x_train).mean()),
+            "logit_held": lambda t: float(logits(t, x_held).mean()),
+            "r_t": lambda t: float(np.sign(logits(t, x_train)).mean())}
 
 
 class Comparison:
@@ -156,7 +185,8 @@ class Comparison:
 
 
 def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), width=1.0,
-                    mixed_precision=False, out_dir=None, flip=False, n_samples=64, verbose=True):
+                    mixed_precision=False, out_dir=None, flip=False, n_samples=64, probes=None, evals=8,
+                    verbose=True):
     """Train each recipe once per seed for ``cpu_seconds`` of training CPU time and score them.
 
     ``recipes``: names in ``ganutils.recipes`` (their image size must be the images'); ``train``:
@@ -166,7 +196,10 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
     ``mixed_precision``: bfloat16 compute on a CPU. ``flip``: mirror training images at random.
     ``out_dir``: each run saves ``result.json``, ``samples.npy`` and ``generator.npz`` (the weights
     of the generator it samples with, float32) in ``out_dir/<recipe>-seed<k>``, and a later call with
-    the same run (same :func:`run_spec`) loads them instead of training. Returns a :class:`Comparison`.
+    the same run (same :func:`run_spec`) loads them instead of training. ``probes``: ``{name:
+    probe(trainer) -> float}`` (e.g. :func:`overfitting_probes`), measured ``evals`` times at equal
+    spacing of the budget into each run's ``curve``: ``[[cpu_s, value, ...], ...]`` in the order of
+    ``probe_names``. Returns a :class:`Comparison`.
     Raises ``ValueError`` for an unknown recipe, a recipe whose image size is not the images', or too
     few held-out images.
     """
@@ -190,7 +223,8 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
     for name in recipes:
         for seed in seeds:
             spec = run_spec(name, seed, width=width, cpu_seconds=cpu_seconds,
-                            mixed_precision=mixed_precision, train=train, held_out=held_out, flip=flip)
+                            mixed_precision=mixed_precision, train=train, held_out=held_out, flip=flip,
+                            probes=probes or (), evals=evals)
             folder = Path(out_dir) / f"{name}-seed{seed}" if out_dir is not None else None
             saved = _load(folder, spec)
             if saved is not None:
@@ -200,7 +234,7 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
             else:
                 t0 = time.perf_counter()
                 result, pictures = _train_one(GANTrainer, image_dataset, metrics, spec, train, held_out,
-                                              n_eval, n_samples, folder)
+                                              n_eval, n_samples, folder, probes or {})
                 if verbose:
                     print(f"{name}, seed {seed}: {result['steps']} steps, {result['cpu_s']:.0f} "
                           f"training CPU-s ({(time.perf_counter() - t0) / 60:.1f} min wall), "
@@ -223,19 +257,21 @@ def _load(folder, spec):
         return None
 
 
-def _train_one(GANTrainer, image_dataset, metrics, spec, train, held_out, n_eval, n_samples, folder):
+def _train_one(GANTrainer, image_dataset, metrics, spec, train, held_out, n_eval, n_samples, folder, probes):
     from ._atomic import write_json
     trainer = GANTrainer.from_recipe(spec["recipe"], width=spec["width"], seed=spec["seed"],
                                      mixed_precision=spec["mixed_precision"])
     ds = image_dataset(train, train.shape[1], trainer.recipe["batch_size"], seed=spec["seed"],
                        flip=spec["flip"])
-    done = train_for(trainer, ds, cpu_seconds=spec["cpu_seconds"])
+    names = sorted(probes)
+    done = train_for(trainer, ds, cpu_seconds=spec["cpu_seconds"], evals=spec.get("evals", 0) if names else 0,
+                     score=(lambda: [probes[k](trainer) for k in names]) if names else None)
     which = "raw" if trainer.ema is None else "ema"
     model = trainer.generator if which == "raw" else trainer._ema_model()
     z = trainer.noise(-3, n_eval, stream=13)
     fake = np.concatenate([model(z[i:i + 256], training=False).numpy() for i in range(0, n_eval, 256)])
     result = {"recipe": spec["recipe"], "seed": spec["seed"], "steps": done["steps"], "cpu_s": done["cpu_s"],
-              "finite": done["finite"], "generator": which,
+              "finite": done["finite"], "generator": which, "probe_names": names, "curve": done["curve"],
               "swd": round(float(metrics.swd(held_out, fake)), 2)}
     if which == "ema":
         raw = np.concatenate([trainer.generator(z[i:i + 256], training=False).numpy()

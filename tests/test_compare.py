@@ -131,3 +131,20 @@ def test_truncated_noise_and_slerp():
     assert np.linalg.norm((a + b) / 2) < 0.8 * np.linalg.norm(a)
     with pytest.raises(ValueError):
         latent.slerp(a, b[:3], 0.5)
+
+
+def test_probes_follow_the_discriminator_during_a_comparison(faces, tmp_path):
+    train, held = faces
+    probes = compare.overfitting_probes(train, held, n=32)
+    c = compare.compare_recipes(["dcgan28"], train, held, cpu_seconds=2.0, seeds=(0,), width=0.125,
+                                out_dir=tmp_path, probes=probes, evals=4, verbose=False)
+    run = c.runs[0]
+    assert run["probe_names"] == ["logit_held", "logit_train", "r_t"]
+    assert len(run["curve"]) == 4 and all(len(row) == 4 for row in run["curve"])
+    cpu = [row[0] for row in run["curve"]]
+    assert cpu == sorted(cpu) and cpu[-1] >= 2.0
+    assert all(-1 <= row[3] <= 1 for row in run["curve"])
+    # a different set of probes is a different run: not reused
+    again = compare.compare_recipes(["dcgan28"], train, held, cpu_seconds=2.0, seeds=(0,), width=0.125,
+                                    out_dir=tmp_path, verbose=False)
+    assert "curve" in again.runs[0] and again.runs[0]["curve"] == []
