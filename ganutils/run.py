@@ -43,7 +43,7 @@ BOOK_PARAMS: dict[str, dict] = {
     "04_eyes128": {"width": 0.25, "steps": 4000, "sample_every": 500, "checkpoint_every": 1000,
                    "compare_cpu_s": 480, "mixed_precision": True, "export_pretrained": True},
     "05_anime64": {"width": 0.5, "steps": 2000, "sample_every": 200, "checkpoint_every": 500,
-                   "progress": False, "compare_cpu_s": 720, "mixed_precision": True,
+                   "progress": False, "compare_cpu_s": 600, "mixed_precision": True,
                    "export_pretrained": True},
     "06_tricks": {"width": 0.25, "steps": 800, "metric_every": 200, "eval_samples": 1000,
                   "width128": 0.03125, "steps128": 100, "eval128": 200, "timing_steps": 3},

@@ -76,6 +76,7 @@ def test_an_exported_generator_loads_as_float32_and_draws_what_the_run_drew(comp
     monkeypatch.setattr(pretrained, "HERE", tmp_path)
     assert pretrained.available() == ["faces28"]
     assert "dcgan28_modern at width 0.125" in pretrained.describe("faces28")
+    assert pretrained.fidelity("faces28") < 0.01     # float16 on disk draws what float32 drew
     g = pretrained.load("faces28")
     assert g.dtype_policy.compute_dtype == "float32"
     z = np.random.default_rng(0).standard_normal((32, card["latent_dim"])).astype("float32")

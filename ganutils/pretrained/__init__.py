@@ -23,11 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["available", "card", "describe", "load", "export", "MAX_BYTES"]
+__all__ = ["available", "card", "describe", "load", "export", "fidelity", "check_noise", "MAX_BYTES"]
 
 HERE = Path(__file__).resolve().parent
 #: The largest weights file a generator may have (bytes): package data must stay small.
 MAX_BYTES = 5 * 1024 * 1024
+#: How many samples, from latent seed 0, the card's ``check`` statistics are computed on.
+CHECK_SAMPLES = 256
 
 
 def _manifest(folder=None):
@@ -57,19 +59,44 @@ def describe(name):
             f"(real vs real {c['floor']}) against {c['held_out_images']} held-out images")
 
 
-def load(name):
-    """Generator ``name`` as a float32 Keras model (latent ``[B, latent_dim]`` -> images in [-1, 1])."""
-    from .. import models
+def check_noise(latent_dim):
+    """The latent vectors (float32 ``[CHECK_SAMPLES, latent_dim]``, seed 0) of the cards' ``check``."""
+    from ..latent import truncated_normal
+    return truncated_normal(CHECK_SAMPLES, latent_dim, None, seed=0)
+
+
+def _statistics(generator, latent_dim):
+    x = generator(check_noise(latent_dim), training=False).numpy().astype(np.float64)
+    return {"mean": [round(float(v), 5) for v in x.mean(axis=(0, 1, 2))],
+            "std": [round(float(v), 5) for v in x.std(axis=(0, 1, 2))]}
+
+
+def fidelity(name):
+    """How far the shipped float16 weights draw from what the float32 generator drew at export:
+    the largest difference of the per-channel mean or standard deviation of the check samples
+    (images in [-1, 1]; a few thousandths is float16 rounding)."""
     c = card(name)
-    g, _ = models.build(c["model"], latent_dim=c["latent_dim"], width=c["width"], seed=0)
-    with np.load(HERE / c["file"]) as f:
-        weights = [f[f"arr_{i}"].astype(np.float32) for i in range(len(f.files))]
+    now = _statistics(load(name), c["latent_dim"])
+    return max(abs(a - b) for k in ("mean", "std") for a, b in zip(now[k], c["check"][k]))
+
+
+def _build(model, latent_dim, width, weights, source):
+    from .. import models
+    g, _ = models.build(model, latent_dim=latent_dim, width=width, seed=0)
     shapes = [tuple(w.shape) for w in g.get_weights()]
     if shapes != [w.shape for w in weights]:
-        raise ValueError(f"{c['file']} does not fit the {c['model']} generator at width {c['width']}: "
-                         "the package data and ganutils.models disagree")
+        raise ValueError(f"{source} does not fit the {model} generator at width {width}: "
+                         "the weights and ganutils.models disagree")
     g.set_weights(weights)
     return g
+
+
+def load(name):
+    """Generator ``name`` as a float32 Keras model (latent ``[B, latent_dim]`` -> images in [-1, 1])."""
+    c = card(name)
+    with np.load(HERE / c["file"]) as f:
+        weights = [f[f"arr_{i}"].astype(np.float32) for i in range(len(f.files))]
+    return _build(c["model"], c["latent_dim"], c["width"], weights, c["file"])
 
 
 def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter=None, folder=None):
@@ -86,7 +113,9 @@ def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter
     run_dir, folder = Path(run_dir), Path(folder or HERE)
     result = json.loads((run_dir / "result.json").read_text())
     with np.load(run_dir / "generator.npz") as f:
-        weights = [f[f"arr_{i}"].astype(np.float16) for i in range(len(f.files))]
+        full = [f[f"arr_{i}"] for i in range(len(f.files))]
+    weights = [w.astype(np.float16) for w in full]
+    exported = _build(result["model"], result["latent_dim"], result["spec"]["width"], full, run_dir)
     buf = io.BytesIO()
     np.savez_compressed(buf, *weights)
     if buf.tell() > MAX_BYTES:
@@ -99,7 +128,7 @@ def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter
          "cpu_seconds": result["cpu_s"], "mixed_precision": spec["mixed_precision"],
          "data": data, "terms": terms, "swd": round(float(swd), 1), "floor": round(float(floor), 1),
          "held_out_images": spec["held_out"][0], "memorisation": memorisation,
-         "bytes": buf.tell()}
+         "bytes": buf.tell(), "check": _statistics(exported, result["latent_dim"])}
     m = _manifest(folder)
     m[name] = c
     write_json(folder / "manifest.json", dict(sorted(m.items())), indent=1)
