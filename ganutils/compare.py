@@ -14,7 +14,8 @@ module:
   after an interruption trains only what is missing.
 
 CPU-seconds are the process's CPU time (``time.process_time``, all threads, seconds) spent inside
-training steps: sampling and scoring are not counted, and a second program on the machine slows the
+training steps, the first step's one-time tracing of the ``tf.function`` included (1-6 CPU-seconds
+here, more for a recipe with several critic steps or a penalty): sampling and scoring are not counted, and a second program on the machine slows the
 wall clock more than it changes this count. On a 2-core machine one wall-clock second is up to two
 CPU-seconds.
 """
@@ -189,7 +190,9 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
                     verbose=True):
     """Train each recipe once per seed for ``cpu_seconds`` of training CPU time and score them.
 
-    ``recipes``: names in ``ganutils.recipes`` (their image size must be the images'); ``train``:
+    ``recipes``: names in ``ganutils.recipes`` (their image size must be the images'), or variants
+    ``(label, name, overrides)`` trained as ``GANTrainer.from_recipe(name, **overrides)`` and reported
+    under ``label`` (e.g. ``("+EMA", "dcgan28", {"ema": {"decay": 0.999, "rampup": 0.05}})``); ``train``:
     uint8 ``[N, S, S, 3]`` training images; ``held_out``: uint8 ``[M, S, S, 3]`` real images no run
     trains on (M >= 16; SWD is computed on M generated images against them, and the floor on M
     training images against them). ``width``: channel multiplier of the recipes' networks;
@@ -209,8 +212,9 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
 
     train, held_out = np.asarray(train), np.asarray(held_out)
     size = train.shape[1]
-    for name in recipes:
-        r = recipe_book.get(name)
+    entries = [_entry(e) for e in recipes]
+    for name, base, overrides in entries:
+        r = recipe_book.get(base, **overrides)
         if r["image_size"] != size:
             raise ValueError(f"recipe {name!r} makes {r['image_size']}×{r['image_size']} images; the "
                              f"training images are {size}×{size}")
@@ -220,11 +224,13 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
     n_eval = len(held_out)
     floor = float(metrics.swd(held_out, train[np.linspace(0, len(train) - 1, n_eval).astype(int)]))
     runs, samples = [], {}
-    for name in recipes:
+    for name, base, overrides in entries:
         for seed in seeds:
             spec = run_spec(name, seed, width=width, cpu_seconds=cpu_seconds,
                             mixed_precision=mixed_precision, train=train, held_out=held_out, flip=flip,
                             probes=probes or (), evals=evals)
+            if (base, overrides) != (name, {}):
+                spec.update(base=base, overrides=overrides)
             folder = Path(out_dir) / f"{name}-seed{seed}" if out_dir is not None else None
             saved = _load(folder, spec)
             if saved is not None:
@@ -245,6 +251,19 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
     return Comparison(runs, samples, floor, cpu_seconds)
 
 
+def _entry(entry):
+    """``"name"`` or ``(label, name, overrides)`` -> ``(label, name, overrides)``."""
+    if isinstance(entry, str):
+        return entry, entry, {}
+    try:
+        label, name, overrides = entry
+    except (TypeError, ValueError):
+        raise ValueError(f"a recipe is a name or a (label, name, overrides) tuple, got {entry!r}") from None
+    if not isinstance(label, str) or not label or any(c in label for c in "/\\"):
+        raise ValueError(f"a variant's label must be a non-empty name without slashes, got {label!r}")
+    return label, name, dict(overrides)
+
+
 def _load(folder, spec):
     if folder is None or not (folder / "result.json").exists():
         return None
@@ -259,8 +278,8 @@ def _load(folder, spec):
 
 def _train_one(GANTrainer, image_dataset, metrics, spec, train, held_out, n_eval, n_samples, folder, probes):
     from ._atomic import write_json
-    trainer = GANTrainer.from_recipe(spec["recipe"], width=spec["width"], seed=spec["seed"],
-                                     mixed_precision=spec["mixed_precision"])
+    trainer = GANTrainer.from_recipe(spec.get("base", spec["recipe"]), width=spec["width"], seed=spec["seed"],
+                                     mixed_precision=spec["mixed_precision"], **spec.get("overrides", {}))
     ds = image_dataset(train, train.shape[1], trainer.recipe["batch_size"], seed=spec["seed"],
                        flip=spec["flip"])
     names = sorted(probes)

@@ -67,23 +67,30 @@ for _name, _r in _SEEDS.items():
                   f"(colour, translation, cutout), non-saturating loss, hard labels")
     RECIPES[_name + "_modern"] = _m
 
-#: Objectives for comparing losses on one model (the modern-objectives chapter): WGAN-GP with the paper's
-#: optimiser and 5 critic steps, hinge with spectral normalisation (Miyato et al. 2018), least squares.
-RECIPES["anime64_wgan_gp"] = {**RECIPES["anime64"], "family": "anime64",
-                              "what": "the anime64 models trained as WGAN-GP (Gulrajani et al. 2017): "
-                                      "λ = 10, 5 critic steps, Adam 1e-4 β = (0, 0.9), D without BN",
-                              "loss": "wasserstein", "labels": "hard", "d_steps": 5,
-                              "gradient_penalty": 10.0, "d_norm": "layer",
-                              "g_optimizer": dict(name="adam", learning_rate=1e-4, beta_1=0.0, beta_2=0.9),
-                              "d_optimizer": dict(name="adam", learning_rate=1e-4, beta_1=0.0, beta_2=0.9)}
-RECIPES["anime64_hinge_sn"] = {**RECIPES["anime64"], "family": "anime64",
-                               "what": "the anime64 models with the hinge loss and spectral normalisation "
-                                       "in D instead of BN (Miyato et al. 2018), Adam 2e-4 β = (0.5, 0.999)",
-                               "loss": "hinge", "labels": "hard", "d_norm": "none", "spectral_norm": True,
-                               "g_optimizer": _ADAM_DCGAN, "d_optimizer": _ADAM_DCGAN}
-RECIPES["anime64_lsgan"] = {**RECIPES["anime64"], "family": "anime64",
-                            "what": "the anime64 models with the least-squares loss (Mao et al. 2017)",
-                            "loss": "least_squares", "labels": "hard"}
+#: Objectives for comparing losses on one model (the modern-objectives chapter), for every recipe's models:
+#: ``<name>_wgan_gp`` (Gulrajani et al. 2017: λ = 10, 5 critic steps, Adam 1e-4 β = (0, 0.9), a layer-norm
+#: critic, since a batch-norm critic breaks the per-image penalty), ``<name>_hinge_sn`` (the hinge loss with
+#: spectral normalisation in D instead of BN, Miyato et al. 2018), ``<name>_lsgan`` (least squares, Mao et
+#: al. 2017) and ``<name>_r1`` (non-saturating with the R1 penalty on real images, γ = 1, Mescheder et al.
+#: 2018), all with hard labels.
+_OBJECTIVES = {
+    "wgan_gp": dict(what="trained as WGAN-GP (Gulrajani et al. 2017): λ = 10, 5 critic steps, Adam 1e-4 "
+                         "β = (0, 0.9), D with layer norm instead of BN",
+                    loss="wasserstein", labels="hard", d_steps=5, gradient_penalty=10.0, d_norm="layer",
+                    g_optimizer=dict(name="adam", learning_rate=1e-4, beta_1=0.0, beta_2=0.9),
+                    d_optimizer=dict(name="adam", learning_rate=1e-4, beta_1=0.0, beta_2=0.9)),
+    "hinge_sn": dict(what="with the hinge loss and spectral normalisation in D instead of BN (Miyato et al. "
+                          "2018), Adam 2e-4 β = (0.5, 0.999)",
+                     loss="hinge", labels="hard", d_norm="none", spectral_norm=True,
+                     g_optimizer=_ADAM_DCGAN, d_optimizer=_ADAM_DCGAN),
+    "lsgan": dict(what="with the least-squares loss (Mao et al. 2017)", loss="least_squares", labels="hard"),
+    "r1": dict(what="with the non-saturating loss and the R1 penalty on real images, γ = 1 (Mescheder et al. "
+                    "2018)", loss="nonsaturating", labels="hard", r1=1.0),
+}
+for _name in _SEEDS:
+    for _suffix, _o in _OBJECTIVES.items():
+        RECIPES[f"{_name}_{_suffix}"] = {**RECIPES[_name], **_o, "family": _name,
+                                         "what": f"the {_name} models {_o['what']}"}
 
 
 def names():

@@ -149,3 +149,17 @@ def test_probes_follow_the_discriminator_during_a_comparison(faces, tmp_path):
     again = compare.compare_recipes(["dcgan28"], train, held, cpu_seconds=2.0, seeds=(0,), width=0.125,
                                     out_dir=tmp_path, verbose=False)
     assert "curve" in again.runs[0] and again.runs[0]["curve"] == []
+
+
+def test_a_variant_trains_its_recipe_with_the_overrides(faces, tmp_path):
+    train, held = faces
+    c = compare.compare_recipes([("plain, hard labels", "dcgan28", {"labels": "hard"}), "dcgan28_hinge_sn"],
+                                train, held, cpu_seconds=1.0, seeds=(0,), width=0.125, out_dir=tmp_path,
+                                verbose=False)
+    assert c.recipes() == ["plain, hard labels", "dcgan28_hinge_sn"]
+    saved = json.loads((tmp_path / "plain, hard labels-seed0" / "result.json").read_text())
+    assert saved["spec"]["base"] == "dcgan28" and saved["spec"]["overrides"] == {"labels": "hard"}
+    with pytest.raises(ValueError, match="unknown recipe setting"):
+        compare.compare_recipes([("x", "dcgan28", {"labelz": "hard"})], train, held, cpu_seconds=1.0)
+    with pytest.raises(ValueError, match="without slashes"):
+        compare.compare_recipes([("a/b", "dcgan28", {})], train, held, cpu_seconds=1.0)
