@@ -49,7 +49,7 @@ BOOK_PARAMS: dict[str, dict] = {
                   "width128": 0.03125, "steps128": 100, "eval128": 200, "timing_steps": 3},
     "07_evaluation": {"width": 0.5, "steps": 3000, "sample_every": 250, "checkpoint_every": 1000,
                       "metric_every": 250},
-    "08_objectives": {"width": 0.5, "cpu_s": 150, "mixed_precision": True},
+    "08_objectives": {"width": 0.5, "cpu_s": 120, "mixed_precision": True},
 }
 
 
