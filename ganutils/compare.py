@@ -224,6 +224,7 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
     n_eval = len(held_out)
     floor = float(metrics.swd(held_out, train[np.linspace(0, len(train) - 1, n_eval).astype(int)]))
     runs, samples = [], {}
+    seeds = list(seeds)
     for name, base, overrides in entries:
         for seed in seeds:
             spec = run_spec(name, seed, width=width, cpu_seconds=cpu_seconds,
@@ -231,6 +232,12 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
                             probes=probes or (), evals=evals)
             if (base, overrides) != (name, {}):
                 spec.update(base=base, overrides=overrides)
+            batch = recipe_book.get(base, **overrides)["batch_size"]
+            if batch > len(train):        # a handful of photos (a test, a small folder)
+                spec["batch_size"] = len(train)
+                if verbose and seed == seeds[0]:
+                    print(f"{name}: {len(train)} training images, fewer than the recipe's batch of {batch}: "
+                          f"batches of {len(train)}")
             folder = Path(out_dir) / f"{name}-seed{seed}" if out_dir is not None else None
             saved = _load(folder, spec)
             if saved is not None:
@@ -280,8 +287,8 @@ def _train_one(GANTrainer, image_dataset, metrics, spec, train, held_out, n_eval
     from ._atomic import write_json
     trainer = GANTrainer.from_recipe(spec.get("base", spec["recipe"]), width=spec["width"], seed=spec["seed"],
                                      mixed_precision=spec["mixed_precision"], **spec.get("overrides", {}))
-    ds = image_dataset(train, train.shape[1], trainer.recipe["batch_size"], seed=spec["seed"],
-                       flip=spec["flip"])
+    ds = image_dataset(train, train.shape[1], spec.get("batch_size", trainer.recipe["batch_size"]),
+                       seed=spec["seed"], flip=spec["flip"])
     names = sorted(probes)
     done = train_for(trainer, ds, cpu_seconds=spec["cpu_seconds"], evals=spec.get("evals", 0) if names else 0,
                      score=(lambda: [probes[k](trainer) for k in names]) if names else None)

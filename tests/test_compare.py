@@ -163,3 +163,10 @@ def test_a_variant_trains_its_recipe_with_the_overrides(faces, tmp_path):
         compare.compare_recipes([("x", "dcgan28", {"labelz": "hard"})], train, held, cpu_seconds=1.0)
     with pytest.raises(ValueError, match="without slashes"):
         compare.compare_recipes([("a/b", "dcgan28", {})], train, held, cpu_seconds=1.0)
+
+
+def test_a_training_set_smaller_than_the_recipe_s_batch_trains_in_smaller_batches(faces, capsys):
+    train, held = faces
+    c = compare.compare_recipes(["dcgan28"], train[:24], held, cpu_seconds=1.0, seeds=(0,), width=0.125)
+    assert "fewer than the recipe's batch of 64: batches of 24" in capsys.readouterr().out
+    assert c.runs[0]["steps"] >= 1
