@@ -762,9 +762,6 @@ def _distributed_from(strategy, stream, start):
 def _progress(start, steps, enabled):
     if not enabled or steps <= start:
         return None
-    import warnings
-    with warnings.catch_warnings():   # without ipywidgets tqdm.auto falls back to a text bar
-        warnings.simplefilter("ignore")  # and warns (TqdmWarning) about it; the text bar is fine
-        from tqdm.auto import tqdm
+    from ._tqdm import tqdm
     return tqdm(total=steps, initial=start, unit="step", dynamic_ncols=True,
                 mininterval=5 if not sys.stderr.isatty() else 0.1)

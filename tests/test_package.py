@@ -45,3 +45,23 @@ print(json.dumps({"errors": errors, "has_smoke": callable(ganutils.smoke)}))
     assert r["errors"] == ["module 'ganutils' has no attribute 'no_such_module'",
                            "module 'ganutils' has no attribute 'losses_typo'"]
     assert r["has_smoke"]
+
+
+def test_progress_bars_do_not_warn_without_ipywidgets():
+    """A chapter's output must not carry tqdm's 'IProgress not found' warning (papermill kernels have no
+    ipywidgets): every bar in the package comes from ganutils._tqdm."""
+    r = _run("""
+import json, warnings
+warnings.simplefilter("error")
+import numpy as np
+from ganutils.data import load_images
+import tempfile, PIL.Image
+d = tempfile.mkdtemp()
+for i in range(3):
+    PIL.Image.fromarray(np.full((8, 8, 3), i * 40, np.uint8)).save(f"{d}/{i}.png")
+from ganutils.data import files
+files._PROGRESS_ABOVE = 0            # show the bar even for three images
+x = load_images(d, 8)
+print(json.dumps({"n": len(x)}))
+""")
+    assert r["n"] == 3

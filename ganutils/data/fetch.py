@@ -325,7 +325,7 @@ def _fetch_once(url, folder, state, timeout, progress, usable):
             state.total = total
         bar = None
         if progress:
-            from tqdm.auto import tqdm
+            from .._tqdm import tqdm
             bar = tqdm(total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
                        desc=state.name)
         written = offset

@@ -302,7 +302,7 @@ def _decode_all(names, image_size, crop, background, workers):
 
     bar = None
     if n > _PROGRESS_ABOVE:
-        from tqdm.auto import tqdm
+        from .._tqdm import tqdm
         bar = tqdm(total=n, desc="decoding images", unit="img")
     Image.init()  # register every format plugin now, not concurrently from the worker threads
     saved = ImageFile.LOAD_TRUNCATED_IMAGES, Image.MAX_IMAGE_PIXELS
