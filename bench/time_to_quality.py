@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
@@ -62,8 +61,8 @@ def parse_recipe(spec):
 def train_one(recipe, precision, seed, train, val, test, args, out):
     """One run: returns its curve [[cpu_s, swd_val, swd_test], ...] and final numbers."""
     import numpy as np
-    import tensorflow as tf
     from ganutils import metrics, viz
+    from ganutils.compare import train_for
     from ganutils.data import image_dataset
     from ganutils.train import GANTrainer
 
@@ -72,36 +71,23 @@ def train_one(recipe, precision, seed, train, val, test, args, out):
                                      mixed_precision=(precision == "bfloat16"), **overrides)
     batch = trainer.recipe["batch_size"]
     ds = image_dataset(train, 64, batch, seed=seed)
-    step_fn = trainer._compiled_step()
-    iterator = iter(trainer._stream(ds))
     z_eval = trainer.noise(-3, args.eval_images, stream=13)
 
+    def sample():
+        return np.concatenate([trainer.sample(z_eval[i:i + 256]) for i in range(0, len(z_eval), 256)])
+
     def score():
-        fake = np.concatenate([trainer.sample(z_eval[i:i + 256]) for i in range(0, len(z_eval), 256)])
-        return (metrics.swd(val, fake, seed=seed), metrics.swd(test, fake, seed=seed), fake)
+        fake = sample()
+        return metrics.swd(val, fake, seed=seed), metrics.swd(test, fake, seed=seed)
 
-    curve, cpu, steps = [], 0.0, 0
     # the budget: training CPU-seconds, or (with --steps) generator steps
-    def spent():
-        return steps if args.steps else cpu
-
-    total = args.steps or args.budget
-    next_eval = total / args.evals
-    while spent() < total:
-        real, z, ur, uf = next(iterator)
-        t0 = time.process_time()
-        out_step = step_fn(real, z, ur, uf)
-        float(out_step["d_loss"])                       # wait for the step to finish
-        cpu += time.process_time() - t0
-        trainer.step.assign_add(1)
-        steps += 1
-        if not math.isfinite(float(out_step["d_loss"])):
-            break
-        if spent() >= next_eval or spent() >= total:
-            sv, st, fake = score()
-            curve.append([round(cpu, 1), round(sv, 2), round(st, 2)])
-            next_eval += total / args.evals
-    sv, st, fake = curve[-1][1], curve[-1][2], score()[2]
+    done = train_for(trainer, ds, evals=args.evals, score=score,
+                     **({"steps": args.steps} if args.steps else {"cpu_seconds": args.budget}))
+    curve, cpu, steps = done["curve"], done["cpu_s"], done["steps"]
+    if not curve:   # stopped (a non-finite loss) before the first evaluation
+        curve = [[cpu, *(round(float(v), 2) for v in score())]]
+    fake = sample()
+    sv, st = curve[-1][1], curve[-1][2]
     name = "".join(c if c.isalnum() or c in "_-" else "_" for c in f"{recipe}_{precision}_seed{seed}")
     viz.save_grid(fake[:64], out / f"{name}.png")
     return {"recipe": recipe, "precision": precision, "seed": seed, "steps": steps,
