@@ -207,8 +207,6 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
     few held-out images.
     """
     from . import metrics, recipes as recipe_book
-    from .data import image_dataset
-    from .train import GANTrainer
 
     train, held_out = np.asarray(train), np.asarray(held_out)
     size = train.shape[1]
@@ -246,8 +244,7 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
                     print(f"{name}, seed {seed}: reused the run saved in {folder}")
             else:
                 t0 = time.perf_counter()
-                result, pictures = _train_one(GANTrainer, image_dataset, metrics, spec, train, held_out,
-                                              n_eval, n_samples, folder, probes or {})
+                result, pictures = _train_one(spec, train, held_out, n_eval, n_samples, folder, probes or {})
                 if verbose:
                     print(f"{name}, seed {seed}: {result['steps']} steps, {result['cpu_s']:.0f} "
                           f"training CPU-s ({(time.perf_counter() - t0) / 60:.1f} min wall), "
@@ -283,7 +280,11 @@ def _load(folder, spec):
         return None
 
 
-def _train_one(GANTrainer, image_dataset, metrics, spec, train, held_out, n_eval, n_samples, folder, probes):
+def _train_one(spec, train, held_out, n_eval, n_samples, folder, probes):
+    """Train and score one run of :func:`compare_recipes`; returns ``(result, uint8 samples)``."""
+    from . import metrics
+    from .data import image_dataset
+    from .train import GANTrainer
     from ._atomic import write_json
     trainer = GANTrainer.from_recipe(spec.get("base", spec["recipe"]), width=spec["width"], seed=spec["seed"],
                                      mixed_precision=spec["mixed_precision"], **spec.get("overrides", {}))
