@@ -162,7 +162,8 @@ class Comparison:
 
     def show(self, n=32, ncols=8, labels=None, scale=1.0):
         """A figure: one grid of ``n`` samples per run, a row of grids per recipe (seeds side by side),
-        each titled with its SWD. ``labels`` maps recipe names to titles. Returns the figure."""
+        each titled with its SWD (a title too wide for its grid is broken into lines). ``labels`` maps recipe
+        names to titles. Returns a ``matplotlib.figure.Figure`` (not registered with pyplot)."""
         from matplotlib.figure import Figure
         from . import viz
         names, seeds = self.recipes(), sorted({r["seed"] for r in self.runs})
@@ -178,8 +179,7 @@ class Comparison:
                 title = (labels or {}).get(name, name)
                 viz.show_grid(self.samples[(name, seed)][:n], ncols=ncols, ax=ax,
                               title=f"{title}, seed {seed}: SWD {r['swd']:.0f}")
-        fig.tight_layout()
-        return fig
+        return viz.fit_titles(fig)  # a long label breaks into lines instead of running into the next
 
     def to_dict(self):
         return {"budget_cpu_s": self.budget, "floor": self.floor, "runs": self.runs}

@@ -92,6 +92,47 @@ def show_grid(images, ncols=None, title=None, ax=None, scale=1.0):
     return ax
 
 
+def fit_titles(fig, sep=(": ", ", ")):
+    """Break every axes title of ``fig`` that is wider than its axes into lines, then lay out again.
+
+    A title is broken after a separator in ``sep`` (``"Monn, seed 0: SWD 50"`` becomes
+    ``"Monn, seed 0:\nSWD 50"``), as few lines as fit; a title that is one word stays as it is. Measured in
+    pixels with the Agg renderer on ``fig`` itself (a ``matplotlib.figure.Figure``); pyplot's state and the
+    session's backend are not touched. Returns ``fig``.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    fig.tight_layout()
+    changed = False
+    for ax in fig.axes:
+        title = ax.title
+        text = title.get_text()
+        room = ax.get_window_extent(renderer).width
+        if not text or title.get_window_extent(renderer).width <= room:
+            continue
+        rest = text
+        for s in sep:  # split after each separator, keeping it
+            rest = rest.replace(s, s.rstrip() + "\0")
+        pieces = [p for p in rest.split("\0") if p]
+        lines, line = [], ""
+        for piece in pieces:
+            trial = (line + " " + piece.lstrip()) if line else piece.lstrip()
+            title.set_text(trial)
+            if line and title.get_window_extent(renderer).width > room:
+                lines.append(line)
+                line = piece.lstrip()
+            else:
+                line = trial
+        lines.append(line)
+        title.set_text("\n".join(lines))
+        changed = True
+    if changed:
+        fig.tight_layout()
+    return fig
+
+
 def _smooth(y, k):
     y = np.asarray(y, dtype=float)
     if k <= 1 or len(y) < k:

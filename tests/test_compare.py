@@ -170,3 +170,21 @@ def test_a_training_set_smaller_than_the_recipe_s_batch_trains_in_smaller_batche
     c = compare.compare_recipes(["dcgan28"], train[:24], held, cpu_seconds=1.0, seeds=(0,), width=0.125)
     assert "fewer than the recipe's batch of 64: batches of 24" in capsys.readouterr().out
     assert c.runs[0]["steps"] >= 1
+
+
+def test_long_labels_break_into_lines_instead_of_running_into_the_next_grid(compared):
+    # chapter 8's figure: "+ EMA + DiffAugment, seed 0: SWD 79" ran into the title beside it
+    c, _ = compared
+    labels = {"dcgan28": "Monn 2017", "dcgan28_modern": "+ EMA + DiffAugment + a long note"}
+    fig = c.show(n=16, ncols=8, scale=0.8, labels=labels)
+    renderer = fig.canvas.get_renderer()
+    titled = [ax for ax in fig.axes if ax.get_title()]
+    assert len(titled) == 4
+    boxes = [ax.title.get_window_extent(renderer) for ax in titled]
+    for ax, box in zip(titled, boxes):
+        assert box.width <= ax.get_window_extent(renderer).width + 1
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b)
+    long = [ax.get_title() for ax in titled if "long note" in ax.get_title()]
+    assert all("\n" in t for t in long) and "\n" not in titled[0].get_title()
