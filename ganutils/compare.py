@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["train_for", "compare_recipes", "Comparison", "run_spec", "overfitting_probes"]
+__all__ = ["train_for", "compare_recipes", "Comparison", "run_spec", "score_run", "overfitting_probes"]
 
 
 def train_for(trainer, dataset, *, cpu_seconds=None, steps=None, evals=0, score=None):
@@ -244,7 +244,7 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
                     print(f"{name}, seed {seed}: reused the run saved in {folder}")
             else:
                 t0 = time.perf_counter()
-                result, pictures = _train_one(spec, train, held_out, n_eval, n_samples, folder, probes or {})
+                result, pictures = _train_one(spec, train, held_out, n_samples, folder, probes or {})
                 if verbose:
                     print(f"{name}, seed {seed}: {result['steps']} steps, {result['cpu_s']:.0f} "
                           f"training CPU-s ({(time.perf_counter() - t0) / 60:.1f} min wall), "
@@ -280,12 +280,10 @@ def _load(folder, spec):
         return None
 
 
-def _train_one(spec, train, held_out, n_eval, n_samples, folder, probes):
+def _train_one(spec, train, held_out, n_samples, folder, probes):
     """Train and score one run of :func:`compare_recipes`; returns ``(result, uint8 samples)``."""
-    from . import metrics
     from .data import image_dataset
     from .train import GANTrainer
-    from ._atomic import write_json
     trainer = GANTrainer.from_recipe(spec.get("base", spec["recipe"]), width=spec["width"], seed=spec["seed"],
                                      mixed_precision=spec["mixed_precision"], **spec.get("overrides", {}))
     ds = image_dataset(train, train.shape[1], spec.get("batch_size", trainer.recipe["batch_size"]),
@@ -293,12 +291,43 @@ def _train_one(spec, train, held_out, n_eval, n_samples, folder, probes):
     names = sorted(probes)
     done = train_for(trainer, ds, cpu_seconds=spec["cpu_seconds"], evals=spec.get("evals", 0) if names else 0,
                      score=(lambda: [probes[k](trainer) for k in names]) if names else None)
+    return score_run(trainer, held_out, folder=folder, spec=spec, n_samples=n_samples, steps=done["steps"],
+                     cpu_s=done["cpu_s"], finite=done["finite"], curve=done["curve"], probe_names=names)
+
+
+def score_run(trainer, held_out, *, folder=None, spec=None, n_samples=64, steps=None, cpu_s=None, finite=True,
+              curve=(), probe_names=()):
+    """Score a trained generator the way :func:`compare_recipes` scores its runs, and save it like one.
+
+    The generator scored is the one the recipe samples with: the EMA when ``trainer`` keeps one, else
+    the raw generator. ``held_out``: uint8 ``[M, S, S, 3]`` real images the run never trained on; SWD
+    (×1e3, :func:`ganutils.metrics.swd`) of M generated images (noise stream 13, which no training step
+    draws) against them; with an EMA the raw generator's SWD too (``swd_raw``). ``steps`` and ``cpu_s``
+    (training CPU-seconds) default to the trainer's step and :meth:`GANTrainer.training_time`;
+    ``spec`` to what defines the run (recipe, seed, width, precision, held-out set). With ``folder``
+    it writes ``result.json``, ``samples.npy`` (the first ``n_samples`` fakes, uint8) and
+    ``generator.npz`` (float32 weights), which :func:`ganutils.pretrained.export` reads: a long run
+    trained with ``GANTrainer.fit`` is exported like a comparison's run. Returns ``(result, samples)``.
+    """
+    from . import metrics
+    from ._atomic import write_json
+    held_out = np.asarray(held_out)
+    n_eval = len(held_out)
+    if steps is None:
+        steps = int(trainer.step.numpy())
+    if cpu_s is None:
+        cpu_s = round(float(trainer.training_time()[2]), 1)
+    if spec is None:
+        r = trainer.recipe
+        spec = {"recipe": r["name"], "seed": int(r["seed"]), "width": float(r["width"]),
+                "mixed_precision": bool(r["mixed_precision"]), "steps": int(steps),
+                "held_out": [n_eval, _fingerprint(held_out)]}
     which = "raw" if trainer.ema is None else "ema"
     model = trainer.generator if which == "raw" else trainer._ema_model()
     z = trainer.noise(-3, n_eval, stream=13)
     fake = np.concatenate([model(z[i:i + 256], training=False).numpy() for i in range(0, n_eval, 256)])
-    result = {"recipe": spec["recipe"], "seed": spec["seed"], "steps": done["steps"], "cpu_s": done["cpu_s"],
-              "finite": done["finite"], "generator": which, "probe_names": names, "curve": done["curve"],
+    result = {"recipe": spec["recipe"], "seed": spec["seed"], "steps": int(steps), "cpu_s": cpu_s,
+              "finite": finite, "generator": which, "probe_names": list(probe_names), "curve": list(curve),
               "swd": round(float(metrics.swd(held_out, fake)), 2)}
     if which == "ema":
         raw = np.concatenate([trainer.generator(z[i:i + 256], training=False).numpy()
@@ -308,6 +337,7 @@ def _train_one(spec, train, held_out, n_eval, n_samples, folder, probes):
         result["swd_raw"] = result["swd"]
     pictures = metrics.to_uint8(fake[:n_samples])
     if folder is not None:
+        folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / "samples.npy", pictures)
         np.savez(folder / "generator.npz", *[np.asarray(w, np.float32) for w in model.get_weights()])

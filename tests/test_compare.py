@@ -188,3 +188,28 @@ def test_long_labels_break_into_lines_instead_of_running_into_the_next_grid(comp
             assert not a.overlaps(b)
     long = [ax.get_title() for ax in titled if "long note" in ax.get_title()]
     assert all("\n" in t for t in long) and "\n" not in titled[0].get_title()
+
+
+def test_a_long_run_trained_with_fit_is_scored_and_exported_like_a_comparison_run(tmp_path, faces,
+                                                                                  monkeypatch):
+    from ganutils.train import GANTrainer
+    train, held = faces
+    ds = data.image_dataset(train, 28, 16, seed=0)
+    t = GANTrainer.from_recipe("dcgan28_modern", width=0.125, out_dir=tmp_path / "long", resume=True,
+                               batch_size=16)
+    t.fit(ds, 2, progress=False, make_gif=False)
+    t = GANTrainer.from_recipe("dcgan28_modern", width=0.125, out_dir=tmp_path / "long", resume=True,
+                               batch_size=16)          # a second sitting
+    t.fit(ds, 4, progress=False, make_gif=False)
+    result, samples = compare.score_run(t, held, folder=tmp_path / "scored")
+    assert result["steps"] == 4 and result["generator"] == "ema"
+    assert result["cpu_s"] == round(t.training_time()[2], 1) > 0
+    assert np.isfinite(result["swd"]) and result["swd"] != result["swd_raw"]
+    assert samples.dtype == np.uint8 and samples.shape == (32, 28, 28, 3)
+    # the same generator scores the same, whoever computes it
+    assert compare.score_run(t, held)[0]["swd"] == result["swd"]
+    card = pretrained.export(tmp_path / "scored", "faces28", data={"name": "faces", "images": 128},
+                             terms="generated", swd=result["swd"], floor=10.0, folder=tmp_path / "pkg")
+    assert card["steps"] == 4 and card["recipe"] == "dcgan28_modern" and card["generator"] == "ema"
+    monkeypatch.setattr(pretrained, "HERE", tmp_path / "pkg")
+    assert pretrained.fidelity("faces28") < 0.01
