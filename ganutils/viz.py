@@ -92,44 +92,53 @@ def show_grid(images, ncols=None, title=None, ax=None, scale=1.0):
     return ax
 
 
-def fit_titles(fig, sep=(": ", ", ")):
-    """Break every axes title of ``fig`` that is wider than its axes into lines, then lay out again.
+def fit_titles(fig, sep=(": ", ", "), min_scale=0.75):
+    """Make every axes title of ``fig`` fit the width of its axes, so that titles side by side never
+    run into each other.
 
-    A title is broken after a separator in ``sep`` (``"Monn, seed 0: SWD 50"`` becomes
-    ``"Monn, seed 0:\nSWD 50"``), as few lines as fit; a title that is one word stays as it is. Measured in
-    pixels with the Agg renderer on ``fig`` itself (a ``matplotlib.figure.Figure``); pyplot's state and the
-    session's backend are not touched. Returns ``fig``.
+    First all titles get one smaller font size, the largest that lets the widest title fit, but not
+    below ``min_scale`` times the current size (one size for the whole figure, so the titles still look
+    alike); a title that still does not fit is broken into lines after a separator in ``sep``
+    (``"Monn, seed 0: SWD 50"`` becomes ``"Monn, seed 0:\nSWD 50"``). Measured in pixels with the Agg
+    renderer on ``fig`` itself (a ``matplotlib.figure.Figure``); pyplot's state and the session's
+    backend are not touched. Returns ``fig``.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
     renderer = fig.canvas.get_renderer()
     fig.tight_layout()
-    changed = False
-    for ax in fig.axes:
-        title = ax.title
-        text = title.get_text()
-        room = ax.get_window_extent(renderer).width
-        if not text or title.get_window_extent(renderer).width <= room:
+    titled = [ax for ax in fig.axes if ax.title.get_text()]
+
+    def too_wide(ax):
+        return ax.title.get_window_extent(renderer).width > ax.get_window_extent(renderer).width
+
+    if not any(too_wide(ax) for ax in titled):
+        return fig
+    size = max(ax.title.get_fontsize() for ax in titled)
+    smallest = size * min_scale
+    while size > smallest and any(too_wide(ax) for ax in titled):
+        size = max(smallest, size - 0.5)
+        for ax in titled:
+            ax.title.set_fontsize(size)
+    for ax in titled:
+        if not too_wide(ax):
             continue
-        rest = text
+        title, room = ax.title, ax.get_window_extent(renderer).width
+        rest = title.get_text()
         for s in sep:  # split after each separator, keeping it
             rest = rest.replace(s, s.rstrip() + "\0")
-        pieces = [p for p in rest.split("\0") if p]
         lines, line = [], ""
-        for piece in pieces:
-            trial = (line + " " + piece.lstrip()) if line else piece.lstrip()
+        for piece in (p.lstrip() for p in rest.split("\0") if p):
+            trial = f"{line} {piece}" if line else piece
             title.set_text(trial)
             if line and title.get_window_extent(renderer).width > room:
                 lines.append(line)
-                line = piece.lstrip()
+                line = piece
             else:
                 line = trial
-        lines.append(line)
-        title.set_text("\n".join(lines))
-        changed = True
-    if changed:
-        fig.tight_layout()
+        title.set_text("\n".join(lines + [line]))
+    fig.tight_layout()
     return fig
 
 

@@ -186,8 +186,19 @@ def test_long_labels_break_into_lines_instead_of_running_into_the_next_grid(comp
     for i, a in enumerate(boxes):
         for b in boxes[i + 1:]:
             assert not a.overlaps(b)
+    # one font size for all; only a title too long even at the smallest size is broken into lines
+    assert len({ax.title.get_fontsize() for ax in titled}) == 1
     long = [ax.get_title() for ax in titled if "long note" in ax.get_title()]
     assert all("\n" in t for t in long) and "\n" not in titled[0].get_title()
+    # a title a little too wide only gets a smaller font
+    labels["dcgan28_modern"] = "+ EMA + DiffAugment"
+    fig = c.show(n=16, ncols=8, scale=0.7, labels=labels)
+    renderer = fig.canvas.get_renderer()
+    titled = [ax for ax in fig.axes if ax.get_title()]
+    assert not any("\n" in ax.get_title() for ax in titled)
+    assert titled[0].title.get_fontsize() < 12
+    for ax in titled:
+        assert ax.title.get_window_extent(renderer).width <= ax.get_window_extent(renderer).width + 1
 
 
 def test_a_long_run_trained_with_fit_is_scored_and_exported_like_a_comparison_run(tmp_path, faces,
