@@ -110,8 +110,11 @@ def fit_titles(fig, sep=(": ", ", "), min_scale=0.75):
     fig.tight_layout()
     titled = [ax for ax in fig.axes if ax.title.get_text()]
 
+    def room(ax):  # the axes' width, less a margin so that neighbours' titles do not touch
+        return 0.92 * ax.get_window_extent(renderer).width
+
     def too_wide(ax):
-        return ax.title.get_window_extent(renderer).width > ax.get_window_extent(renderer).width
+        return ax.title.get_window_extent(renderer).width > room(ax)
 
     if not any(too_wide(ax) for ax in titled):
         return fig
@@ -124,7 +127,7 @@ def fit_titles(fig, sep=(": ", ", "), min_scale=0.75):
     for ax in titled:
         if not too_wide(ax):
             continue
-        title, room = ax.title, ax.get_window_extent(renderer).width
+        title, width = ax.title, room(ax)
         rest = title.get_text()
         for s in sep:  # split after each separator, keeping it
             rest = rest.replace(s, s.rstrip() + "\0")
@@ -132,7 +135,7 @@ def fit_titles(fig, sep=(": ", ", "), min_scale=0.75):
         for piece in (p.lstrip() for p in rest.split("\0") if p):
             trial = f"{line} {piece}" if line else piece
             title.set_text(trial)
-            if line and title.get_window_extent(renderer).width > room:
+            if line and title.get_window_extent(renderer).width > width:
                 lines.append(line)
                 line = piece
             else:
