@@ -192,7 +192,7 @@ def test_long_labels_break_into_lines_instead_of_running_into_the_next_grid(comp
     assert all("\n" in t for t in long) and "\n" not in titled[0].get_title()
     # a title a little too wide only gets a smaller font
     labels["dcgan28_modern"] = "+ EMA + DiffAugment"
-    fig = c.show(n=16, ncols=8, scale=0.7, labels=labels)
+    fig = c.show(n=16, ncols=8, scale=0.8, labels=labels)   # chapter 8's figure
     renderer = fig.canvas.get_renderer()
     titled = [ax for ax in fig.axes if ax.get_title()]
     assert not any("\n" in ax.get_title() for ax in titled)
