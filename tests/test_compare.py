@@ -96,6 +96,22 @@ def test_memorisation_tells_copies_from_new_images(faces):
     assert 0.6 < fresh["ratio"] < 1.6 and fresh["near_copies"] < 0.2
 
 
+def test_near_duplicates_tell_a_collapsed_set_from_a_varied_one(faces):
+    train, _ = faces
+    other = data.synthetic("faces", 128, size=28, seed=11)[0]
+    varied = metrics.near_duplicates(train, other)
+    assert 0.7 < varied["ratio"] < 1.4 and varied["duplicates"] < 0.1
+    # a collapse: 128 noise vectors, 3 faces, each drawn with a little pixel noise
+    rng = np.random.default_rng(0)
+    few = train[rng.integers(0, 3, 128)].astype(np.int16) + rng.integers(-3, 4, (128, 28, 28, 3))
+    collapsed = metrics.near_duplicates(np.clip(few, 0, 255).astype(np.uint8), other)
+    assert collapsed["ratio"] < 0.2 and collapsed["duplicates"] == 1.0
+    # an image is not its own nearest neighbour
+    assert metrics.nearest_distances(train[:5], train[:5], exclude_self=True).min() > 0
+    with pytest.raises(ValueError, match="same size"):
+        metrics.near_duplicates(train[:10], other)
+
+
 def test_a_trainer_counts_its_training_time_over_sittings(tmp_path, faces):
     from ganutils.train import GANTrainer
     train, _ = faces
