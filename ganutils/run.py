@@ -42,7 +42,7 @@ BOOK_PARAMS: dict[str, dict] = {
                    "export_pretrained": True},
     "04_eyes128": {"width": 0.25, "steps": 2400, "sample_every": 400, "checkpoint_every": 800,
                    "compare_cpu_s": 300, "mixed_precision": True, "export_pretrained": True,
-                   "long_steps": 16000, "sitting_steps": 4000},
+                   "long_steps": 12000, "sitting_steps": 1000},
     "05_anime64": {"width": 0.5, "steps": 2000, "sample_every": 200, "checkpoint_every": 500,
                    "progress": False, "compare_cpu_s": 420, "mixed_precision": True,
                    "export_pretrained": True},
