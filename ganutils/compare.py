@@ -162,8 +162,8 @@ class Comparison:
 
     def show(self, n=32, ncols=8, labels=None, scale=1.0):
         """A figure: one grid of ``n`` samples per run, a row of grids per recipe (seeds side by side),
-        each titled with its SWD (a title too wide for its grid is broken into lines). ``labels`` maps recipe
-        names to titles. Returns a ``matplotlib.figure.Figure`` (not registered with pyplot)."""
+        each titled with its SWD (titles too wide for their grids get a smaller font, then line breaks:
+        :func:`ganutils.viz.fit_titles`). ``labels`` maps recipe names to titles. Returns a ``matplotlib.figure.Figure`` (not registered with pyplot)."""
         from matplotlib.figure import Figure
         from . import viz
         names, seeds = self.recipes(), sorted({r["seed"] for r in self.runs})
@@ -179,7 +179,7 @@ class Comparison:
                 title = (labels or {}).get(name, name)
                 viz.show_grid(self.samples[(name, seed)][:n], ncols=ncols, ax=ax,
                               title=f"{title}, seed {seed}: SWD {r['swd']:.0f}")
-        return viz.fit_titles(fig)  # a long label breaks into lines instead of running into the next
+        return viz.fit_titles(fig)  # titles side by side never run into each other
 
     def to_dict(self):
         return {"budget_cpu_s": self.budget, "floor": self.floor, "runs": self.runs}

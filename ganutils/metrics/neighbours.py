@@ -31,7 +31,8 @@ def nearest_distances(images, reference, chunk=256, exclude_self=False):
         raise ValueError(f"need two non-empty sets of images of one size, got {np.shape(images)} and "
                          f"{np.shape(reference)}")
     if exclude_self and (len(a) != len(b) or len(a) < 2):
-        raise ValueError(f"exclude_self needs one set of at least 2 images given twice, got {len(a)} and {len(b)}")
+        raise ValueError(f"exclude_self needs one set of at least 2 images given twice, got {len(a)} "
+                         f"and {len(b)}")
     bb = (b * b).sum(1)
     out = np.empty(len(a))
     for i in range(0, len(a), chunk):
