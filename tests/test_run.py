@@ -300,3 +300,16 @@ def test_every_chapter_gives_its_smoke_runs_their_own_folders():
 
 
 CHAPTERS_WITH_RUNS = [nb for nb in run.chapters(ROOT / "notebooks") if run.run_folders(nb, ROOT)]
+
+
+def test_unit_tests_collected_with_the_chapters_do_not_inherit_the_smoke_switch():
+    # notebooks/conftest.py sets GANBOOK_SMOKE=1 at import; in one session with the chapters, a unit test
+    # that trains "normally" got the smoke settings (its run folder went under runs/smoke): found when
+    # `pytest --nbval-lax notebooks/04_eyes128.ipynb tests/test_run.py` failed this very test
+    import subprocess
+    import sys
+    name = "test_a_normal_run_keeps_its_run_folder"
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+                           f"tests/test_run.py::{name}", "notebooks/01_the_game.ipynb", "-k", name],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert "1 passed" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
