@@ -199,7 +199,7 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
     ``mixed_precision``: bfloat16 compute on a CPU. ``flip``: mirror training images at random.
     ``out_dir``: each run saves ``result.json``, ``samples.npy`` and ``generator.npz`` (the weights
     of the generator it samples with, float32) in ``out_dir/<recipe>-seed<k>``, and a later call with
-    the same run (same :func:`run_spec`) loads them instead of training. ``probes``: ``{name:
+    the same run (same :func:`run_spec` and the same recipe settings) loads them instead of training. ``probes``: ``{name:
     probe(trainer) -> float}`` (e.g. :func:`overfitting_probes`), measured ``evals`` times at equal
     spacing of the budget into each run's ``curve``: ``[[cpu_s, value, ...], ...]`` in the order of
     ``probe_names``. Returns a :class:`Comparison`.
@@ -230,6 +230,9 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
                             probes=probes or (), evals=evals)
             if (base, overrides) != (name, {}):
                 spec.update(base=base, overrides=overrides)
+            # the recipe's settings themselves: a saved run of a recipe since changed is not reused
+            spec["settings"] = {k: v for k, v in recipe_book.get(base, **overrides).items()
+                                if k not in ("what", "name", "family")}
             batch = recipe_book.get(base, **overrides)["batch_size"]
             if batch > len(train):        # a handful of photos (a test, a small folder)
                 spec["batch_size"] = len(train)

@@ -53,6 +53,20 @@ def test_a_run_asked_for_again_is_reused_and_a_changed_one_is_not(compared, face
     assert changed.runs[0]["dir"] == again.runs[0]["dir"]
 
 
+def test_a_run_of_a_recipe_whose_settings_changed_is_trained_again(faces, tmp_path, capsys, monkeypatch):
+    """A saved run is reused only for the same recipe settings: runs of the eye recipe saved while
+    from_recipe put batch norm into its discriminator must not stand for the recipe without it."""
+    from ganutils import recipes
+    train, held = faces
+    kw = dict(cpu_seconds=0.5, seeds=(0,), width=0.125, out_dir=tmp_path)
+    compare.compare_recipes(["dcgan28"], train, held, **kw)
+    compare.compare_recipes(["dcgan28"], train, held, **kw)
+    assert "reused" in capsys.readouterr().out
+    monkeypatch.setitem(recipes.RECIPES, "dcgan28", {**recipes.RECIPES["dcgan28"], "labels": "hard"})
+    compare.compare_recipes(["dcgan28"], train, held, **kw)
+    assert "reused" not in capsys.readouterr().out
+
+
 def test_bad_input_is_refused_with_a_message(faces):
     train, held = faces
     with pytest.raises(ValueError, match="64×64 images; the training images are 28×28"):
@@ -110,6 +124,22 @@ def test_near_duplicates_tell_a_collapsed_set_from_a_varied_one(faces):
     assert metrics.nearest_distances(train[:5], train[:5], exclude_self=True).min() > 0
     with pytest.raises(ValueError, match="same size"):
         metrics.near_duplicates(train[:10], other)
+
+
+def test_coverage_tells_a_collapsed_set_from_a_varied_one():
+    real = data.synthetic("faces", 256, size=28, seed=3)[0]
+    other = data.synthetic("faces", 256, size=28, seed=11)[0]
+    # Naeem et al.: two samples of one distribution cover about 1 - 2^-k of the real images
+    assert metrics.coverage(other, real) > 0.9
+    assert metrics.coverage(other, real, k=1) < metrics.coverage(other, real, k=5)
+    three = np.repeat(other[:3], 86, axis=0)[:256]          # 256 noise vectors, 3 faces
+    assert metrics.coverage(three, real) < 0.15
+    for bad, match in ((dict(k=0), "k must be an int from 1 to 255"),
+                       (dict(k=256), "k must be an int"),
+                       (dict(fake=other[:, :14]), "one size")):
+        kw = dict(fake=other, real=real, **{"k": 5}) | bad
+        with pytest.raises(ValueError, match=match):
+            metrics.coverage(**kw)
 
 
 def test_a_trainer_counts_its_training_time_over_sittings(tmp_path, faces):

@@ -9,7 +9,9 @@
   collapse. ``factor_coverage`` is its old name, kept for older code.
 - ``memorisation(fake, train, held_out)``: nearest-neighbour distances of samples to training
   against held-out images (does the generator copy its training set?); ``near_duplicates(fake, real)``:
-  samples' distances to each other against real images' (has the generator collapsed?).
+  samples' distances to each other against real images' (has the generator collapsed?);
+  ``coverage(fake, real)``: the share of real images with a sample among their nearest neighbours
+  (Naeem et al. 2020; not ``factor_coverage``, the old name of factor distance).
 - ``make_metric(name, real_images)``: a ``metric(fake_images) -> float`` for a trainer.
 
 All functions take images as uint8 ``[N, H, W, 3]`` or float in [-1, 1] (numpy or tf), converted
@@ -30,13 +32,13 @@ from .factors import (COVERAGE_FACTORS, FactorClassifier, _classifier, _coverage
                       factor_coverage, factor_distance)
 from .inception import (INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_MD5, INCEPTION_WEIGHTS_URL,
                         _fid_from_features, fid, frechet_distance, inception_features, kernel_inception_distance, kid)
-from .neighbours import memorisation, near_duplicates, nearest_distances
+from .neighbours import coverage, memorisation, near_duplicates, nearest_distances
 from .sliced_wasserstein import SWD_MIN_IMAGES, SWD_MIN_SIZE, swd
 
 __all__ = [
     "to_uint8", "swd", "frechet_distance", "kernel_inception_distance",
     "inception_features", "fid", "kid", "FactorClassifier", "factor_distance", "factor_coverage",
-    "make_metric", "memorisation", "near_duplicates", "nearest_distances",
+    "coverage", "make_metric", "memorisation", "near_duplicates", "nearest_distances",
     "COVERAGE_FACTORS", "SWD_MIN_IMAGES", "SWD_MIN_SIZE",
     "INCEPTION_WEIGHTS_FILE", "INCEPTION_WEIGHTS_URL", "INCEPTION_WEIGHTS_MD5",
 ]

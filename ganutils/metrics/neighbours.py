@@ -15,7 +15,19 @@ import numpy as np
 
 from ._common import to_uint8
 
-__all__ = ["nearest_distances", "memorisation", "near_duplicates"]
+__all__ = ["nearest_distances", "memorisation", "near_duplicates", "coverage"]
+
+
+def _pairwise(a, b, chunk=256):
+    """RMS pixel distances (in [0, 1] units) between every row of ``a`` and of ``b`` (float32 [N, D],
+    [M, D] in [0, 1]): float64 ``[N, M]``."""
+    bb = (b * b).sum(1)
+    out = np.empty((len(a), len(b)))
+    for i in range(0, len(a), chunk):
+        x = a[i:i + chunk]
+        d2 = (x * x).sum(1)[:, None] + bb[None, :] - 2.0 * x @ b.T
+        out[i:i + chunk] = np.sqrt(np.maximum(d2, 0.0) / a.shape[1])
+    return out
 
 
 def nearest_distances(images, reference, chunk=256, exclude_self=False):
@@ -85,3 +97,29 @@ def near_duplicates(fake, real):
             "real_median": round(float(np.median(among_real)), 4),
             "ratio": round(float(np.median(among_fakes) / np.median(among_real)), 3),
             "duplicates": round(float(np.mean(among_fakes < np.percentile(among_real, 1))), 3)}
+
+
+def coverage(fake, real, k=5):
+    """Coverage (Naeem et al. 2020, "Reliable fidelity and diversity metrics for generative models"):
+    the fraction of real images with at least one fake inside their k-nearest-neighbour ball.
+
+    Around each real image draw the ball whose radius is its distance to its k-th nearest *other* real
+    image; a real image is covered when some fake falls inside its ball. Two large samples of one
+    distribution, of equal size, cover about 1 - 2^-k of the real images (0.97 at k = 5, the paper's
+    choice); a collapsed generator, whose fakes sit in a few places, covers only the real images near
+    those places. ``fake`` [N, H, W, 3] and ``real`` [M, H, W, 3]
+    (uint8 or floats in [-1, 1], one size; M > k), distances in pixel space as in this module. Returns
+    a float in [0, 1]. Raises ``ValueError`` for sets of different image sizes, an empty set, or
+    ``k`` not in 1..M-1."""
+    a = to_uint8(real).reshape(len(real), -1).astype(np.float32) / 255.0
+    b = to_uint8(fake).reshape(len(fake), -1).astype(np.float32) / 255.0
+    if a.shape[1] != b.shape[1] or not len(a) or not len(b):
+        raise ValueError(f"need two non-empty sets of images of one size, got {np.shape(fake)} and "
+                         f"{np.shape(real)}")
+    if not isinstance(k, int) or not 1 <= k < len(a):
+        raise ValueError(f"k must be an int from 1 to {len(a) - 1} (the real images less one), got {k!r}")
+    among_real = _pairwise(a, a)
+    np.fill_diagonal(among_real, np.inf)
+    radius = np.sort(among_real, axis=1)[:, k - 1]
+    nearest_fake = _pairwise(a, b).min(1)
+    return float(np.mean(nearest_fake < radius))
