@@ -6,7 +6,7 @@
     python -m ganutils.run all --book --data-root DIR  # ... on real photos: DIR/celeba, DIR/eyes, DIR/anime
 
 Executed notebooks go to ``--out`` (default ``outputs/``) with their artifacts; ``--book``
-runs each chapter with ``BOOK_PARAMS`` (sized for a 2-core CPU; about two hours for all) and
+runs each chapter with ``BOOK_PARAMS`` (sized for a 2-core CPU: each chapter within 90 minutes, about four hours for all) and
 writes the executed notebook back into ``notebooks/`` once it has finished: that is how the
 committed outputs are produced. A book run's checkpoints stay in ``outputs/book/runs/``; if
 it is interrupted, ``python -m ganutils.run 5 --book -p resume True`` continues it.
@@ -47,7 +47,9 @@ BOOK_PARAMS: dict[str, dict] = {
                    "progress": False, "compare_cpu_s": 420, "mixed_precision": True,
                    "export_pretrained": True},
     "06_tricks": {"width": 0.25, "steps": 800, "metric_every": 200, "eval_samples": 1000,
-                  "width128": 0.03125, "steps128": 100, "eval128": 200, "timing_steps": 3},
+                  "width128": 0.03125, "steps128": 100, "eval128": 200, "timing_steps": 3,
+                  "width64": 0.125, "steps64": 6000, "eval64": 500, "compare_cpu_s": 450,
+                  "collapse_steps": 400, "mixed_precision": True},
     "07_evaluation": {"width": 0.5, "steps": 3000, "sample_every": 250, "checkpoint_every": 1000,
                       "metric_every": 250},
     "08_objectives": {"width": 0.5, "cpu_s": 120, "mixed_precision": True},
@@ -60,7 +62,8 @@ DATA_ROOT: dict[str, dict[str, str]] = {
     "03_faces28": {"data": "celeba"},
     "04_eyes128": {"data": "eyes"},
     "05_anime64": {"data": "anime"},
-    "06_tricks": {"data128": "celeba"},   # seed 003's 128x128 section; the 28x28 tricks stay embedded
+    "06_tricks": {"data128": "celeba", "data64": "celeba"},  # Nagendra's sections; the 28x28 tricks
+                                                             # stay embedded
     "08_objectives": {"data": "celeba"},
 }
 

@@ -237,7 +237,8 @@ def test_data_root_names_data_parameters_of_the_chapters():
         (nb,) = run.select([stem], ROOT / "notebooks")
         kinds = params.declared(run.parameters_cell(nbformat.read(nb, as_version=4)).source)
         assert all(kinds[name] is params.DataSource for name in names), stem
-    assert run.DATA_ROOT["06_tricks"] == {"data128": "celeba"}, "chapter 6's 28x28 tricks stay embedded"
+    assert run.DATA_ROOT["06_tricks"] == {"data128": "celeba", "data64": "celeba"}, \
+        "chapter 6: Nagendra's sections on photographs, the 28x28 tricks stay embedded"
 
 
 def test_data_root_trains_on_its_folders_and_records_names_and_counts_not_paths(tmp_path):
