@@ -199,10 +199,10 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
     ``mixed_precision``: bfloat16 compute on a CPU. ``flip``: mirror training images at random.
     ``out_dir``: each run saves ``result.json``, ``samples.npy`` and ``generator.npz`` (the weights
     of the generator it samples with, float32) in ``out_dir/<recipe>-seed<k>``, and a later call with
-    the same run (same :func:`run_spec` and the same recipe settings) loads them instead of training. ``probes``: ``{name:
-    probe(trainer) -> float}`` (e.g. :func:`overfitting_probes`), measured ``evals`` times at equal
-    spacing of the budget into each run's ``curve``: ``[[cpu_s, value, ...], ...]`` in the order of
-    ``probe_names``. Returns a :class:`Comparison`.
+    the same run (same :func:`run_spec` and the same recipe settings) loads them instead of training.
+    ``probes``: ``{name: probe(trainer) -> float}`` (e.g. :func:`overfitting_probes`), measured
+    ``evals`` times at equal spacing of the budget into each run's ``curve``: ``[[cpu_s, value, ...],
+    ...]`` in the order of ``probe_names``. Returns a :class:`Comparison`.
     Raises ``ValueError`` for an unknown recipe, a recipe whose image size is not the images', or too
     few held-out images.
     """

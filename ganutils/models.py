@@ -342,8 +342,8 @@ def _glorot(seed=None):
 
 
 def _seeded(make, seed):
-    """A fresh initializer for every layer, ``make(seed + k)`` for the k-th call (``make(None)`` when
-    ``seed`` is None). One seeded Keras initializer reused for several layers draws the *same* values
+    """A fresh initializer for every layer: ``make(seed * 1000 + k)`` for the k-th call (``make(None)``
+    when ``seed`` is None). One seeded Keras initializer reused for several layers draws the *same* values
     for layers of the same shape: Nagendra's generator would start with identical transposed
     convolutions, his discriminator with four identical strided ones."""
     count = iter(range(1 << 30))

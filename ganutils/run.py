@@ -6,9 +6,9 @@
     python -m ganutils.run all --book --data-root DIR  # ... on real photos: DIR/celeba, DIR/eyes, DIR/anime
 
 Executed notebooks go to ``--out`` (default ``outputs/``) with their artifacts; ``--book``
-runs each chapter with ``BOOK_PARAMS`` (sized for a 2-core CPU: each chapter within 90 minutes, about four hours for all) and
-writes the executed notebook back into ``notebooks/`` once it has finished: that is how the
-committed outputs are produced. A book run's checkpoints stay in ``outputs/book/runs/``; if
+runs each chapter with ``BOOK_PARAMS`` (sized for a 2-core CPU: each chapter within 90 minutes,
+about four hours for all) and writes the executed notebook back into ``notebooks/`` once it
+has finished: that is how the committed outputs are produced. A book run's checkpoints stay in ``outputs/book/runs/``; if
 it is interrupted, ``python -m ganutils.run 5 --book -p resume True`` continues it.
 ``--data-root DIR`` sets the data parameters ``DATA_ROOT`` names to folders under DIR; an
 executed chapter records each data source's name and image count, never a path of this machine.

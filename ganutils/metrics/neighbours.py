@@ -45,14 +45,12 @@ def nearest_distances(images, reference, chunk=256, exclude_self=False):
     if exclude_self and (len(a) != len(b) or len(a) < 2):
         raise ValueError(f"exclude_self needs one set of at least 2 images given twice, got {len(a)} "
                          f"and {len(b)}")
-    bb = (b * b).sum(1)
     out = np.empty(len(a))
     for i in range(0, len(a), chunk):
-        x = a[i:i + chunk]
-        d2 = (x * x).sum(1)[:, None] + bb[None, :] - 2.0 * x @ b.T
+        d = _pairwise(a[i:i + chunk], b, chunk)
         if exclude_self:
-            d2[np.arange(len(x)), np.arange(i, i + len(x))] = np.inf
-        out[i:i + chunk] = np.sqrt(np.maximum(d2.min(1), 0.0) / a.shape[1])
+            d[np.arange(len(d)), np.arange(i, i + len(d))] = np.inf
+        out[i:i + chunk] = d.min(1)
     return out
 
 
