@@ -163,7 +163,8 @@ class Comparison:
     def show(self, n=32, ncols=8, labels=None, scale=1.0):
         """A figure: one grid of ``n`` samples per run, a row of grids per recipe (seeds side by side),
         each titled with its SWD (titles too wide for their grids get a smaller font, then line breaks:
-        :func:`ganutils.viz.fit_titles`). ``labels`` maps recipe names to titles. Returns a ``matplotlib.figure.Figure`` (not registered with pyplot)."""
+        :func:`ganutils.viz.fit_titles`). ``labels`` maps recipe names to titles. Returns a
+        ``matplotlib.figure.Figure`` (not registered with pyplot)."""
         from matplotlib.figure import Figure
         from . import viz
         names, seeds = self.recipes(), sorted({r["seed"] for r in self.runs})
@@ -224,6 +225,7 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
     runs, samples = [], {}
     seeds = list(seeds)
     for name, base, overrides in entries:
+        recipe = recipe_book.get(base, **overrides)
         for seed in seeds:
             spec = run_spec(name, seed, width=width, cpu_seconds=cpu_seconds,
                             mixed_precision=mixed_precision, train=train, held_out=held_out, flip=flip,
@@ -231,9 +233,8 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
             if (base, overrides) != (name, {}):
                 spec.update(base=base, overrides=overrides)
             # the recipe's settings themselves: a saved run of a recipe since changed is not reused
-            spec["settings"] = {k: v for k, v in recipe_book.get(base, **overrides).items()
-                                if k not in ("what", "name", "family")}
-            batch = recipe_book.get(base, **overrides)["batch_size"]
+            spec["settings"] = {k: v for k, v in recipe.items() if k not in ("what", "name", "family")}
+            batch = recipe["batch_size"]
             if batch > len(train):        # a handful of photos (a test, a small folder)
                 spec["batch_size"] = len(train)
                 if verbose and seed == seeds[0]:
