@@ -83,10 +83,12 @@ def _fingerprint(images):
     return h.hexdigest()[:12]
 
 
-def run_spec(recipe, seed, *, width, cpu_seconds, mixed_precision, train, held_out, flip=False, probes=(),
-             evals=0):
-    """What defines one run of :func:`compare_recipes` (a dict, saved with its result)."""
-    spec = {"recipe": recipe, "seed": int(seed), "width": float(width), "cpu_seconds": float(cpu_seconds),
+def run_spec(recipe, seed, *, width, cpu_seconds=None, mixed_precision, train, held_out, flip=False, probes=(),
+             evals=0, steps=None):
+    """What defines one run of :func:`compare_recipes` (a dict, saved with its result): its budget is
+    ``cpu_seconds`` of training CPU time or, when that is None, ``steps`` generator steps."""
+    budget = {"cpu_seconds": float(cpu_seconds)} if steps is None else {"steps": int(steps)}
+    spec = {"recipe": recipe, "seed": int(seed), "width": float(width), **budget,
             "mixed_precision": bool(mixed_precision), "flip": bool(flip),
             "train": [len(train), _fingerprint(train)], "held_out": [len(held_out), _fingerprint(held_out)]}
     if probes:
@@ -130,8 +132,9 @@ class Comparison:
     generator would score with these counts).
     """
 
-    def __init__(self, runs, samples, floor, budget):
+    def __init__(self, runs, samples, floor, budget, budget_steps=None):
         self.runs, self.samples, self.floor, self.budget = runs, samples, floor, budget
+        self.budget_steps = budget_steps   # set instead of budget (CPU-s) for a comparison at equal steps
 
     def recipes(self):
         """The recipe names, in the order they were trained."""
@@ -183,13 +186,19 @@ class Comparison:
         return viz.fit_titles(fig)  # titles side by side never run into each other
 
     def to_dict(self):
-        return {"budget_cpu_s": self.budget, "floor": self.floor, "runs": self.runs}
+        out = {"budget_cpu_s": self.budget, "floor": self.floor, "runs": self.runs}
+        if self.budget_steps is not None:
+            out["budget_steps"] = self.budget_steps
+        return out
 
 
-def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), width=1.0,
+def compare_recipes(recipes, train, held_out, *, cpu_seconds=None, seeds=(0, 1), width=1.0,
                     mixed_precision=False, out_dir=None, flip=False, n_samples=64, probes=None, evals=8,
-                    verbose=True):
+                    verbose=True, steps=None):
     """Train each recipe once per seed for ``cpu_seconds`` of training CPU time and score them.
+
+    ``steps`` (int) instead of ``cpu_seconds`` gives every run the same number of generator steps (a budget
+    that does not depend on the machine's speed: the tests use it); exactly one of the two is given.
 
     ``recipes``: names in ``ganutils.recipes`` (their image size must be the images'), or variants
     ``(label, name, overrides)`` trained as ``GANTrainer.from_recipe(name, **overrides)`` and reported
@@ -209,6 +218,8 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
     """
     from . import metrics, recipes as recipe_book
 
+    if (cpu_seconds is None) == (steps is None):
+        raise ValueError("give exactly one budget: cpu_seconds=... or steps=...")
     train, held_out = np.asarray(train), np.asarray(held_out)
     size = train.shape[1]
     entries = [_entry(e) for e in recipes]
@@ -227,7 +238,7 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
     for name, base, overrides in entries:
         recipe = recipe_book.get(base, **overrides)
         for seed in seeds:
-            spec = run_spec(name, seed, width=width, cpu_seconds=cpu_seconds,
+            spec = run_spec(name, seed, width=width, cpu_seconds=cpu_seconds, steps=steps,
                             mixed_precision=mixed_precision, train=train, held_out=held_out, flip=flip,
                             probes=probes or (), evals=evals)
             if (base, overrides) != (name, {}):
@@ -256,7 +267,7 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds, seeds=(0, 1), widt
             result["dir"] = None if folder is None else str(folder)
             runs.append(result)
             samples[(name, seed)] = pictures
-    return Comparison(runs, samples, floor, cpu_seconds)
+    return Comparison(runs, samples, floor, cpu_seconds, budget_steps=steps)
 
 
 def _entry(entry):
@@ -293,7 +304,7 @@ def _train_one(spec, train, held_out, n_samples, folder, probes):
     ds = image_dataset(train, train.shape[1], spec.get("batch_size", trainer.recipe["batch_size"]),
                        seed=spec["seed"], flip=spec["flip"])
     names = sorted(probes)
-    done = train_for(trainer, ds, cpu_seconds=spec["cpu_seconds"], evals=spec.get("evals", 0) if names else 0,
+    done = train_for(trainer, ds, cpu_seconds=spec.get("cpu_seconds"), steps=spec.get("steps"), evals=spec.get("evals", 0) if names else 0,
                      score=(lambda: [probes[k](trainer) for k in names]) if names else None)
     return score_run(trainer, held_out, folder=folder, spec=spec, n_samples=n_samples, steps=done["steps"],
                      cpu_s=done["cpu_s"], finite=done["finite"], curve=done["curve"], probe_names=names)

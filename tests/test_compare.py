@@ -18,7 +18,7 @@ def faces():
 def compared(faces, tmp_path_factory):
     out = tmp_path_factory.mktemp("cmp")
     train, held = faces
-    c = compare.compare_recipes(["dcgan28", "dcgan28_modern"], train, held, cpu_seconds=1.0,
+    c = compare.compare_recipes(["dcgan28", "dcgan28_modern"], train, held, steps=3,
                                 seeds=(0, 1), width=0.125, out_dir=out, verbose=False)
     return c, out
 
@@ -28,7 +28,7 @@ def test_each_run_spends_the_budget_and_is_scored_against_the_floor(compared):
     assert [(r["recipe"], r["seed"]) for r in c.runs] == [
         ("dcgan28", 0), ("dcgan28", 1), ("dcgan28_modern", 0), ("dcgan28_modern", 1)]
     for r in c.runs:
-        assert 1.0 <= r["cpu_s"] < 30 and r["steps"] >= 1
+        assert r["steps"] == 3 and r["cpu_s"] > 0
         assert np.isfinite(r["swd"]) and r["swd"] > c.floor > 0
         assert r["generator"] == ("ema" if "modern" in r["recipe"] else "raw")
         assert c.samples[(r["recipe"], r["seed"])].shape == (32, 28, 28, 3)
@@ -43,11 +43,11 @@ def test_each_run_spends_the_budget_and_is_scored_against_the_floor(compared):
 def test_a_run_asked_for_again_is_reused_and_a_changed_one_is_not(compared, faces, capsys):
     c, out = compared
     train, held = faces
-    again = compare.compare_recipes(["dcgan28"], train, held, cpu_seconds=1.0, seeds=(0,), width=0.125,
+    again = compare.compare_recipes(["dcgan28"], train, held, steps=3, seeds=(0,), width=0.125,
                                     out_dir=out)
     assert "reused" in capsys.readouterr().out
     assert again.runs[0]["swd"] == c.runs[0]["swd"] and again.runs[0]["steps"] == c.runs[0]["steps"]
-    changed = compare.compare_recipes(["dcgan28"], train, held[::-1].copy(), cpu_seconds=1.0, seeds=(0,),
+    changed = compare.compare_recipes(["dcgan28"], train, held[::-1].copy(), steps=3, seeds=(0,),
                                       width=0.125, out_dir=out)
     assert "reused" not in capsys.readouterr().out
     assert changed.runs[0]["dir"] == again.runs[0]["dir"]
@@ -58,7 +58,7 @@ def test_a_run_of_a_recipe_whose_settings_changed_is_trained_again(faces, tmp_pa
     from_recipe put batch norm into its discriminator must not stand for the recipe without it."""
     from ganutils import recipes
     train, held = faces
-    kw = dict(cpu_seconds=0.5, seeds=(0,), width=0.125, out_dir=tmp_path)
+    kw = dict(steps=2, seeds=(0,), width=0.125, out_dir=tmp_path)
     compare.compare_recipes(["dcgan28"], train, held, **kw)
     compare.compare_recipes(["dcgan28"], train, held, **kw)
     assert "reused" in capsys.readouterr().out
@@ -183,16 +183,18 @@ def test_truncated_noise_and_slerp():
 def test_probes_follow_the_discriminator_during_a_comparison(faces, tmp_path):
     train, held = faces
     probes = compare.overfitting_probes(train, held, n=32)
-    c = compare.compare_recipes(["dcgan28"], train, held, cpu_seconds=2.0, seeds=(0,), width=0.125,
+    # a budget in steps: the test asks nothing of the machine's speed (on a slow CPU the first step's
+    # tracing alone took 3.2 CPU-s of a 2 CPU-s budget, and only one evaluation came)
+    c = compare.compare_recipes(["dcgan28"], train, held, steps=8, seeds=(0,), width=0.125,
                                 out_dir=tmp_path, probes=probes, evals=4, verbose=False)
     run = c.runs[0]
     assert run["probe_names"] == ["logit_held", "logit_train", "r_t"]
     assert len(run["curve"]) == 4 and all(len(row) == 4 for row in run["curve"])
     cpu = [row[0] for row in run["curve"]]
-    assert cpu == sorted(cpu) and cpu[-1] >= 2.0
+    assert cpu == sorted(cpu) and cpu[-1] == run["cpu_s"]
     assert all(-1 <= row[3] <= 1 for row in run["curve"])
     # a different set of probes is a different run: not reused
-    again = compare.compare_recipes(["dcgan28"], train, held, cpu_seconds=2.0, seeds=(0,), width=0.125,
+    again = compare.compare_recipes(["dcgan28"], train, held, steps=8, seeds=(0,), width=0.125,
                                     out_dir=tmp_path, verbose=False)
     assert "curve" in again.runs[0] and again.runs[0]["curve"] == []
 
@@ -200,7 +202,7 @@ def test_probes_follow_the_discriminator_during_a_comparison(faces, tmp_path):
 def test_a_variant_trains_its_recipe_with_the_overrides(faces, tmp_path):
     train, held = faces
     c = compare.compare_recipes([("plain, hard labels", "dcgan28", {"labels": "hard"}), "dcgan28_hinge_sn"],
-                                train, held, cpu_seconds=1.0, seeds=(0,), width=0.125, out_dir=tmp_path,
+                                train, held, steps=2, seeds=(0,), width=0.125, out_dir=tmp_path,
                                 verbose=False)
     assert c.recipes() == ["plain, hard labels", "dcgan28_hinge_sn"]
     saved = json.loads((tmp_path / "plain, hard labels-seed0" / "result.json").read_text())
@@ -213,7 +215,7 @@ def test_a_variant_trains_its_recipe_with_the_overrides(faces, tmp_path):
 
 def test_a_training_set_smaller_than_the_recipe_s_batch_trains_in_smaller_batches(faces, capsys):
     train, held = faces
-    c = compare.compare_recipes(["dcgan28"], train[:24], held, cpu_seconds=1.0, seeds=(0,), width=0.125)
+    c = compare.compare_recipes(["dcgan28"], train[:24], held, steps=2, seeds=(0,), width=0.125)
     assert "fewer than the recipe's batch of 64: batches of 24" in capsys.readouterr().out
     assert c.runs[0]["steps"] >= 1
 
@@ -270,3 +272,17 @@ def test_a_long_run_trained_with_fit_is_scored_and_exported_like_a_comparison_ru
     assert card["steps"] == 4 and card["recipe"] == "dcgan28_modern" and card["generator"] == "ema"
     monkeypatch.setattr(pretrained, "HERE", tmp_path / "pkg")
     assert pretrained.fidelity("faces28") < 0.01
+
+
+def test_a_cpu_second_budget_trains_until_it_is_spent_and_one_budget_is_asked_for(faces):
+    """The chapters compare at equal CPU time: the run stops at the first step past the budget (how many
+    steps that buys depends on the machine, so only the budget itself is asserted)."""
+    from ganutils.data import image_dataset
+    from ganutils.train import GANTrainer
+    train, held = faces
+    t = GANTrainer.from_recipe("dcgan28", width=0.125)
+    done = compare.train_for(t, image_dataset(train, 28, 16), cpu_seconds=0.5)
+    assert done["cpu_s"] >= 0.5 and done["steps"] >= 1 and int(t.step.numpy()) == done["steps"]
+    for budget in ({}, {"cpu_seconds": 1.0, "steps": 2}):
+        with pytest.raises(ValueError, match="exactly one budget"):
+            compare.compare_recipes(["dcgan28"], train, held, **budget)
