@@ -2,7 +2,6 @@
 
 import json
 import os
-import time
 
 import numpy as np
 import pytest
@@ -384,9 +383,7 @@ def test_classifier_cache_is_used(classifier, monkeypatch):
         raise AssertionError("trained again instead of loading the cache")
 
     monkeypatch.setattr(M.FactorClassifier, "_train", no_training)
-    t = time.perf_counter()
-    again = M.FactorClassifier("faces", 64)
-    assert time.perf_counter() - t < 5
+    again = M.FactorClassifier("faces", 64)   # loads the cache (no_training fails the test otherwise)
     imgs, _ = synthetic("faces", 32, 64, seed=5)
     for k, v in clf.predict_proba(imgs).items():
         np.testing.assert_allclose(again.predict_proba(imgs)[k], v, atol=1e-5)

@@ -2,7 +2,6 @@
 (issue 13, parts 5 and 7)."""
 
 import json
-import time
 from pathlib import Path
 
 import nbformat
@@ -33,12 +32,9 @@ def no_kernel(monkeypatch):
     ("widht", "0.5", "Did you mean 'width'?"),
 ])
 def test_wrong_parameters_stop_at_once_with_one_message(tmp_path, no_kernel, name, value, message):
-    t0 = time.perf_counter()
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(SystemExit) as info:   # no_kernel fails the test if a kernel starts
         run.main(["3", "--smoke", "-p", name, value, "--out", str(tmp_path / "out")])
-    seconds = time.perf_counter() - t0
     assert message in str(info.value)
-    assert seconds < 3, f"took {seconds:.1f} s to refuse: it must not start a kernel"
     assert not (tmp_path / "out").exists()
 
 
@@ -261,10 +257,9 @@ def test_data_root_trains_on_its_folders_and_records_names_and_counts_not_paths(
 
 def test_data_root_missing_a_folder_stops_before_any_kernel(tmp_path, no_kernel):
     root = _photo_root(tmp_path / "realdata", {"celeba": 1, "anime": 1})   # no eyes/
-    t0 = time.perf_counter()
     with pytest.raises(SystemExit, match=r"04_eyes128: parameter data = '.*/realdata/eyes': no such folder"):
         run.main(["3", "4", "5", "--smoke", "--data-root", str(root), "--out", str(tmp_path / "o")])
-    assert time.perf_counter() - t0 < 3
+    assert not (tmp_path / "o").exists()
 
 
 def test_describe_data_counts_images_of_folders_globs_zips_and_arrays(tmp_path):
