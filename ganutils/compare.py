@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -74,6 +75,19 @@ def train_for(trainer, dataset, *, cpu_seconds=None, steps=None, evals=0, score=
     return {"steps": done, "cpu_s": round(cpu, 1), "curve": curve, "finite": finite}
 
 
+def _images(images, where):
+    """The reader's images as uint8 ``[N, S, S, 3]``: uint8 as is, floats in [-1, 1] mapped to 0..255 (the
+    same array as the uint8 they came from); floats outside [-1.05, 1.05] raise ``ValueError`` naming the
+    range seen, and floats with no negative value warn (``ImageRangeWarning``: probably [0, 1] data)."""
+    from .viz import to_uint8
+    return to_uint8(images, warn_positive=True, where=where)
+
+
+def _folder(path):
+    """A folder the reader named, ``~`` meaning their home folder."""
+    return Path(os.path.expanduser(os.fspath(path)))
+
+
 def _fingerprint(images):
     """A short hash of an image array (its shape and a spread of its pixels): tells data sets apart."""
     images = np.asarray(images)
@@ -101,16 +115,19 @@ def overfitting_probes(train, held_out, n=256):
     trainer's metrics): ``{"logit_train", "logit_held", "r_t"}``, each ``probe(trainer) -> float``.
 
     ``logit_train`` and ``logit_held`` are the discriminator's mean logit (inference mode, no
-    augmentation) on up to ``n`` training images and on up to ``n`` held-out real images (uint8
-    ``[N, S, S, 3]``). A discriminator that only learned what real images look like scores both
+    augmentation) on up to ``n`` training images and on up to ``n`` held-out real images (``[N, S, S, 3]``,
+    uint8 0..255 or floats in [-1, 1]; others raise ``ValueError`` and floats with no negative value warn,
+    as in :func:`compare_recipes`). A discriminator that only learned what real images look like scores both
     alike; one that memorised its training images scores them higher than unseen real ones: the gap
     is the overfitting ADA measures (Karras et al. 2020). ``r_t`` is ADA's heuristic on the training
     images, E[sign D(x)], from -1 to 1 (0.6 is ADA's target).
     """
     import tensorflow as tf
+    train = _images(train, "overfitting_probes' training images")
+    held_out = _images(held_out, "overfitting_probes' held-out images")
     pick = np.linspace(0, len(train) - 1, min(n, len(train))).astype(int)
-    x_train = tf.constant(np.asarray(train)[pick], tf.float32) / 127.5 - 1.0
-    x_held = tf.constant(np.asarray(held_out)[:n], tf.float32) / 127.5 - 1.0
+    x_train = tf.constant(train[pick], tf.float32) / 127.5 - 1.0
+    x_held = tf.constant(held_out[:n], tf.float32) / 127.5 - 1.0
 
     def logits(trainer, x):
         return np.concatenate([tf.cast(trainer.discriminator(x[i:i + 64], training=False), tf.float32)
@@ -181,7 +198,7 @@ class Comparison:
                     ax.set_axis_off()
                     continue
                 title = (labels or {}).get(name, name)
-                viz.show_grid(self.samples[(name, seed)][:n], ncols=ncols, ax=ax,
+                viz.show_grid(self.samples[(name, seed)][:n], ncols=ncols, ax=ax, warn_positive=False,
                               title=f"{title}, seed {seed}: SWD {r['swd']:.0f}")
         return viz.fit_titles(fig)  # titles side by side never run into each other
 
@@ -203,13 +220,17 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds=None, seeds=(0, 1),
     ``recipes``: names in ``ganutils.recipes`` (their image size must be the images'), or variants
     ``(label, name, overrides)`` trained as ``GANTrainer.from_recipe(name, **overrides)`` and reported
     under ``label`` (e.g. ``("+EMA", "dcgan28", {"ema": {"decay": 0.999, "rampup": 0.05}})``); ``train``:
-    uint8 ``[N, S, S, 3]`` training images; ``held_out``: uint8 ``[M, S, S, 3]`` real images no run
-    trains on (M >= 16; SWD is computed on M generated images against them, and the floor on M
-    training images against them). ``width``: channel multiplier of the recipes' networks;
+    ``[N, S, S, 3]`` training images; ``held_out``: ``[M, S, S, 3]`` real images no run trains on (M >= 16;
+    SWD is computed on M generated images against them, and the floor on M training images against them).
+    Both uint8 (0..255) or floats in [-1, 1] (converted to uint8 first: the same runs as the uint8 images
+    they came from); floats outside [-1.05, 1.05] (0..255 floats, say) raise ``ValueError`` naming the
+    range seen, and floats with no negative value warn with ``ImageRangeWarning`` (probably [0, 1] data:
+    pass ``x * 2 - 1``), before any training. ``width``: channel multiplier of the recipes' networks;
     ``mixed_precision``: bfloat16 compute on a CPU. ``flip``: mirror training images at random.
-    ``out_dir``: each run saves ``result.json``, ``samples.npy`` and ``generator.npz`` (the weights
-    of the generator it samples with, float32) in ``out_dir/<recipe>-seed<k>``, and a later call with
-    the same run (same :func:`run_spec` and the same recipe settings) loads them instead of training.
+    ``out_dir`` (``~`` is the home folder): each run saves ``result.json``, ``samples.npy`` and
+    ``generator.npz`` (the weights of the generator it samples with, float32) in
+    ``out_dir/<recipe>-seed<k>``, and a later call with the same run (same :func:`run_spec` and the
+    same recipe settings) loads them instead of training.
     ``probes``: ``{name: probe(trainer) -> float}`` (e.g. :func:`overfitting_probes`), measured
     ``evals`` times at equal spacing of the budget into each run's ``curve``: ``[[cpu_s, value, ...],
     ...]`` in the order of ``probe_names``. Returns a :class:`Comparison`.
@@ -220,7 +241,8 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds=None, seeds=(0, 1),
 
     if (cpu_seconds is None) == (steps is None):
         raise ValueError("give exactly one budget: cpu_seconds=... or steps=...")
-    train, held_out = np.asarray(train), np.asarray(held_out)
+    train = _images(train, "compare_recipes' training images")
+    held_out = _images(held_out, "compare_recipes' held-out images")
     size = train.shape[1]
     entries = [_entry(e) for e in recipes]
     for name, base, overrides in entries:
@@ -251,7 +273,7 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds=None, seeds=(0, 1),
                 if verbose and seed == seeds[0]:
                     print(f"{name}: {len(train)} training images, fewer than the recipe's batch of {batch}: "
                           f"batches of {len(train)}")
-            folder = Path(out_dir) / f"{name}-seed{seed}" if out_dir is not None else None
+            folder = _folder(out_dir) / f"{name}-seed{seed}" if out_dir is not None else None
             saved = _load(folder, spec)
             if saved is not None:
                 result, pictures = saved
@@ -315,18 +337,20 @@ def score_run(trainer, held_out, *, folder=None, spec=None, n_samples=64, steps=
     """Score a trained generator the way :func:`compare_recipes` scores its runs, and save it like one.
 
     The generator scored is the one the recipe samples with: the EMA when ``trainer`` keeps one, else
-    the raw generator. ``held_out``: uint8 ``[M, S, S, 3]`` real images the run never trained on; SWD
+    the raw generator. ``held_out``: ``[M, S, S, 3]`` real images the run never trained on (uint8, or floats
+    in [-1, 1], checked as :func:`compare_recipes` checks them); SWD
     (×1e3, :func:`ganutils.metrics.swd`) of M generated images (noise stream 13, which no training step
     draws) against them; with an EMA the raw generator's SWD too (``swd_raw``). ``steps`` and ``cpu_s``
     (training CPU-seconds) default to the trainer's step and :meth:`GANTrainer.training_time`;
     ``spec`` to what defines the run (recipe, seed, width, precision, held-out set). With ``folder``
-    it writes ``result.json``, ``samples.npy`` (the first ``n_samples`` fakes, uint8) and
-    ``generator.npz`` (float32 weights), which :func:`ganutils.pretrained.export` reads: a long run
-    trained with ``GANTrainer.fit`` is exported like a comparison's run. Returns ``(result, samples)``.
+    (``~`` is the home folder) it writes ``result.json``, ``samples.npy`` (the first ``n_samples``
+    fakes, uint8) and ``generator.npz`` (float32 weights), which :func:`ganutils.pretrained.export`
+    reads: a long run trained with ``GANTrainer.fit`` is exported like a comparison's run. Returns
+    ``(result, samples)``.
     """
     from . import metrics
     from ._atomic import write_json
-    held_out = np.asarray(held_out)
+    held_out = _images(held_out, "score_run's held-out images")
     n_eval = len(held_out)
     if steps is None:
         steps = int(trainer.step.numpy())
@@ -352,7 +376,7 @@ def score_run(trainer, held_out, *, folder=None, spec=None, n_samples=64, steps=
         result["swd_raw"] = result["swd"]
     pictures = metrics.to_uint8(fake[:n_samples])
     if folder is not None:
-        folder = Path(folder)
+        folder = _folder(folder)
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / "samples.npy", pictures)
         np.savez(folder / "generator.npz", *[np.asarray(w, np.float32) for w in model.get_weights()])

@@ -11,45 +11,54 @@ from pathlib import Path
 import numpy as np
 
 
-def to_uint8(images, *, channels=(3,)) -> np.ndarray:
+def _path(path):
+    """A path the reader gave, with ``~`` meaning their home folder (as everywhere in ganutils)."""
+    return Path(os.path.expanduser(os.fspath(path)))
+
+
+def to_uint8(images, *, channels=(3,), warn_positive=False, where="images") -> np.ndarray:
     """Return ``images`` as a uint8 array ``[N, H, W, C]``: the one converter of ganutils (viz and metrics).
 
-    Accepts uint8 (returned as is) or float in [-1, 1] (a generator's tanh output; float16 and bfloat16
-    too), as numpy arrays or TensorFlow/Keras tensors; floats are mapped with ``round((x + 1) * 127.5)``.
-    ``channels``: the channel counts allowed (3 by default; the picture functions also take 1, grey).
+    Accepts uint8 (0..255, returned as is) or floats in [-1, 1] (a generator's tanh output; float16 and
+    bfloat16 too), as numpy arrays or TensorFlow/Keras tensors; floats are mapped with
+    ``round((x + 1) * 127.5)`` and clipped to 0..255. The range is checked by
+    :func:`ganutils.data.check_range`, the rule of every entry point that takes images: floats may overshoot
+    [-1, 1] by 0.05 (resampling), and are refused outside [-1.05, 1.05] with a ``ValueError`` naming the
+    range seen and the conversion (0..255 floats: ``images / 127.5 - 1`` or uint8). ``channels``: the
+    channel counts allowed (3 by default; the picture functions also take 1, grey). ``warn_positive=True``
+    (for the reader's images, not a generator's samples) warns with ``ImageRangeWarning`` when a float
+    batch has no negative value (probably [0, 1] data); ``where`` names the images in messages.
     Raises ``ValueError`` naming the problem for another shape, another dtype (int32 pixel values are
-    ambiguous: pass uint8), NaN or inf, or floats outside [-1, 1] (0..255 floats: pass uint8; a tolerance
-    of 0.01 allows for round-off).
+    ambiguous: pass uint8), NaN or inf, or floats out of range.
     """
+    from .data.checks import check_range
     if hasattr(images, "numpy") and not isinstance(images, np.ndarray):
         images = images.numpy()  # tf / keras tensor
     a = np.asarray(images)
     if a.ndim != 4 or a.shape[-1] not in channels:
         want = " or ".join(str(c) for c in channels)
-        raise ValueError(f"images must have shape [N, H, W, {want}], got shape {a.shape}")
+        raise ValueError(f"{where} must have shape [N, H, W, {want}], got shape {a.shape}")
     if a.dtype == np.uint8:
         return a
-    if a.dtype.name == "bfloat16" or a.dtype.name.startswith("float8"):  # ml_dtypes: not np.floating
-        a = a.astype(np.float32)
-    if not np.issubdtype(a.dtype, np.floating):
-        raise ValueError(f"images must be uint8 (0..255) or float in [-1, 1], got dtype {a.dtype}")
     if a.size:
-        lo, hi = float(np.min(a)), float(np.max(a))
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            raise ValueError("float images contain NaN or inf")
-        if lo < -1.01 or hi > 1.01:
-            raise ValueError(f"float images must be in [-1, 1], got values in [{lo:.3g}, {hi:.3g}]; "
-                             "pass uint8 arrays for 0..255 pixel values")
+        check_range(a, where=where, warn_positive=warn_positive)
+    elif a.dtype.kind != "f" and a.dtype.name != "bfloat16":
+        raise ValueError(f"{where} must be uint8 (0..255) or float in [-1, 1], got dtype {a.dtype}")
     return np.clip(np.rint((a.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def grid(images, ncols=None, pad=1, pad_value=255):
-    """Tile images (``[N, H, W, 3 or 1]`` or one ``[H, W, C]``, uint8 or in [-1, 1], see ``to_uint8``) into
-    one uint8 picture ``[rows * (H + pad) + pad, ncols * (W + pad) + pad, C]``, ``ncols`` per row (square by
-    default)."""
+def grid(images, ncols=None, pad=1, pad_value=255, *, warn_positive=True):
+    """Tile images into one uint8 picture ``[rows * (H + pad) + pad, ncols * (W + pad) + pad, C]``,
+    ``ncols`` per row (square by default).
+
+    ``images``: ``[N, H, W, 3 or 1]`` or one ``[H, W, C]``, uint8 (0..255) or floats in [-1, 1] (converted
+    by :func:`to_uint8`: floats outside [-1.05, 1.05] raise ``ValueError``). A float batch with no negative
+    value warns with ``ImageRangeWarning`` (probably [0, 1] data: pass ``images * 2 - 1``); pass
+    ``warn_positive=False`` for a generator's samples, which may all be bright without being wrong.
+    """
     if np.ndim(images) == 3:
         images = np.asarray(images)[None]
-    x = to_uint8(images, channels=(1, 3))
+    x = to_uint8(images, channels=(1, 3), warn_positive=warn_positive, where="the images of the grid")
     n, h, w, c = x.shape
     if n == 0:
         raise ValueError("grid() needs at least one image")
@@ -69,19 +78,22 @@ def upscale(picture, min_width=512):
     return picture.repeat(k, axis=0).repeat(k, axis=1)
 
 
-def save_grid(images, path, ncols=None, min_width=512):
-    """Save a grid of images as a PNG (upscaled to at least ``min_width`` pixels)."""
+def save_grid(images, path, ncols=None, min_width=512, *, warn_positive=True):
+    """Save a grid of images (as :func:`grid` takes them) as a PNG, upscaled to at least ``min_width``
+    pixels; ``~`` in ``path`` is the home folder and missing folders are created. Returns the path."""
     import imageio.v3 as iio
-    path = Path(path)
+    path = _path(path)
+    picture = upscale(grid(images, ncols, warn_positive=warn_positive), min_width)
     path.parent.mkdir(parents=True, exist_ok=True)
-    iio.imwrite(path, upscale(grid(images, ncols), min_width))
+    iio.imwrite(path, picture)
     return path
 
 
-def show_grid(images, ncols=None, title=None, ax=None, scale=1.0):
-    """Show a grid of images with matplotlib (in a notebook, this displays it)."""
+def show_grid(images, ncols=None, title=None, ax=None, scale=1.0, *, warn_positive=True):
+    """Show a grid of images (as :func:`grid` takes them) with matplotlib (in a notebook, this displays
+    it) on ``ax`` or a new figure; returns the axes."""
     import matplotlib.pyplot as plt
-    picture = grid(images, ncols)
+    picture = grid(images, ncols, warn_positive=warn_positive)
     if ax is None:
         h, w = picture.shape[:2]
         _, ax = plt.subplots(figsize=(scale * 6 * w / max(h, w), scale * 6 * h / max(h, w)))
@@ -165,7 +177,8 @@ def plot_history(history, path=None, smooth=None):
     Without ``path`` the figure is made with pyplot, for a notebook to show. With ``path`` it is a
     plain ``matplotlib.figure.Figure`` saved as a PNG (90 dpi): pyplot's backend and list of open
     figures are left as they were, so a training run never changes how the reader's own plots
-    display. Returns the figure either way. Raises ``ValueError`` for a history without steps.
+    display (``~`` in ``path`` is the home folder). Returns the figure either way. Raises
+    ``ValueError`` for a history without steps.
     """
     n = len(history.get("d_loss", []))
     if n == 0:
@@ -194,18 +207,20 @@ def plot_history(history, path=None, smooth=None):
     b.legend()
     fig.tight_layout()
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = _path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=90)
     return fig
 
 
 def make_gif(frames, path, duration=0.4, loop=0):
-    """Write a GIF from PNG paths (or uint8 arrays), e.g. the fixed-noise grids of a run."""
+    """Write a GIF from PNG paths (or uint8 arrays ``[H, W, C]``), e.g. the fixed-noise grids of a run;
+    ``duration``: seconds per frame; ``~`` in paths is the home folder. Returns the GIF's path."""
     import imageio.v3 as iio
-    pictures = [iio.imread(f) if isinstance(f, (str, os.PathLike)) else np.asarray(f) for f in frames]
+    pictures = [iio.imread(_path(f)) if isinstance(f, (str, os.PathLike)) else np.asarray(f) for f in frames]
     if not pictures:
         raise ValueError("make_gif() needs at least one frame")
-    path = Path(path)
+    path = _path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     iio.imwrite(path, np.stack(pictures), duration=int(duration * 1000), loop=loop)
     return path

@@ -286,3 +286,21 @@ def test_a_cpu_second_budget_trains_until_it_is_spent_and_one_budget_is_asked_fo
     for budget in ({}, {"cpu_seconds": 1.0, "steps": 2}):
         with pytest.raises(ValueError, match="exactly one budget"):
             compare.compare_recipes(["dcgan28"], train, held, **budget)
+
+
+def test_runs_are_saved_under_home_for_a_folder_with_tilde(faces, tmp_path, monkeypatch):
+    """``out_dir="~/cmp"`` means the reader's home folder, not a folder named ``~`` in the working folder."""
+    from ganutils.train import GANTrainer
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(cwd)
+    train, held = faces
+    c = compare.compare_recipes(["dcgan28"], train, held[:16], steps=1, seeds=(0,), width=0.125,
+                                out_dir="~/cmp", verbose=False)
+    assert c.runs[0]["dir"] == str(home / "cmp" / "dcgan28-seed0")
+    assert (home / "cmp" / "dcgan28-seed0" / "generator.npz").exists()
+    trainer = GANTrainer.from_recipe("dcgan28", width=0.125, seed=0)
+    compare.score_run(trainer, held[:16], folder="~/one", cpu_s=0.0)
+    assert (home / "one" / "result.json").exists()
+    assert list(cwd.iterdir()) == []

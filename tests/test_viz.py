@@ -48,3 +48,17 @@ def test_plot_history_without_path_gives_a_pyplot_figure_to_show():
         assert [ax.get_ylabel() for ax in fig.axes] == ["loss", "mean discriminator output"]
     finally:
         plt.close(fig)
+
+
+def test_pictures_are_saved_under_home_for_a_path_with_tilde(tmp_path, monkeypatch):
+    """``~`` in a path means the reader's home folder, not a folder named ``~`` in the working folder."""
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(cwd)
+    images = np.zeros((4, 8, 8, 3), np.uint8)
+    assert viz.save_grid(images, "~/pics/grid.png") == home / "pics" / "grid.png"
+    viz.plot_history(_history(), "~/pics/curves.png")
+    assert viz.make_gif(["~/pics/grid.png"] * 2, "~/pics/progress.gif") == home / "pics" / "progress.gif"
+    assert sorted(p.name for p in (home / "pics").iterdir()) == ["curves.png", "grid.png", "progress.gif"]
+    assert list(cwd.iterdir()) == []

@@ -14,8 +14,11 @@
   (Naeem et al. 2020; not ``factor_coverage``, the old name of factor distance).
 - ``make_metric(name, real_images)``: a ``metric(fake_images) -> float`` for a trainer.
 
-All functions take images as uint8 ``[N, H, W, 3]`` or float in [-1, 1] (numpy or tf), converted
-and checked by ``to_uint8`` (the same function as ``ganutils.viz.to_uint8``).
+All functions take images as uint8 ``[N, H, W, 3]`` (0..255) or float in [-1, 1] (numpy or tf), converted
+and checked by ``to_uint8`` (the same function as ``ganutils.viz.to_uint8``, with the one rule of
+``ganutils.data.check_range``): floats outside [-1.05, 1.05] (0..255 floats, say) raise ``ValueError``
+naming the range seen; the reader's images (real, training, held-out) as floats with no negative value
+warn with ``ImageRangeWarning`` (probably [0, 1] data); a generator's samples never warn.
 One module per family: ``sliced_wasserstein`` (SWD), ``inception`` (FID, KID and the distances on
 features), ``factors`` (the factor classifier and factor distance); this package re-exports their public
 names and holds ``make_metric``. Importing it is cheap: TensorFlow/Keras are imported only where needed.
@@ -27,7 +30,7 @@ import inspect
 
 import numpy as np
 
-from ._common import to_uint8
+from ._common import _fake, _real, to_uint8
 from .factors import (COVERAGE_FACTORS, FactorClassifier, _classifier, _coverage, _procedural,
                       factor_coverage, factor_distance)
 from .inception import (INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_MD5, INCEPTION_WEIGHTS_URL,
@@ -59,15 +62,16 @@ def make_metric(name, real_images=None, **kw):
     ``real_images`` and the InceptionV3 weights; ``feature_fn=``, ``batch_size=`` and, for
     KID, ``subsets=``, ``subset_size=``, ``seed=``). Work on the real images (features,
     histograms) and the classifier are done once, on the first call. The callable's
-    ``__name__`` is ``name``, for use as a history key. Fakes may be uint8 or [-1, 1] floats
-    (numpy or tf). Example::
+    ``__name__`` is ``name``, for use as a history key. Images may be uint8 (0..255) or [-1, 1] floats
+    (numpy or tf); ``real_images`` are checked here (``ValueError`` outside [-1.05, 1.05];
+    ``ImageRangeWarning`` for floats with no negative value), fakes on each call. Example::
 
         metric = make_metric("factor_distance:faces", real_images)
         history["factor_distance"].append(metric(generator(z, training=False)))
     """
     if not isinstance(name, str):
         raise ValueError(f"metric name must be a str, got {name!r}")
-    real = None if real_images is None else to_uint8(real_images)
+    real = None if real_images is None else _real(real_images, f"make_metric({name!r})'s real_images")
     state = {}
 
     if name == "swd":
@@ -92,7 +96,7 @@ def make_metric(name, real_images=None, **kw):
             raise ValueError(f"make_metric({name!r}) takes only size=, got {sorted(kw)}")
 
         def metric(fake):
-            fake = to_uint8(fake)
+            fake = _fake(fake, f"metric {name!r}'s fake images")
             if "clf" not in state:
                 at = size or (real.shape[1] if real is not None else fake.shape[1])
                 state["clf"] = _classifier(kind, at)
@@ -114,7 +118,7 @@ def make_metric(name, real_images=None, **kw):
         def metric(fake):
             if "feat" not in state:
                 state["feat"] = np.asarray(fn(real), np.float64)
-            ff = np.asarray(fn(to_uint8(fake)), np.float64)
+            ff = np.asarray(fn(_fake(fake, f"metric {name!r}'s fake images")), np.float64)
             fr = state["feat"]
             if name == "fid":
                 return _fid_from_features(fr, ff)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import replacing, write_json
-from ._common import to_uint8
+from ._common import _fake, _real
 
 __all__ = ["FactorClassifier", "factor_distance", "factor_coverage", "COVERAGE_FACTORS"]
 
@@ -173,8 +173,9 @@ class FactorClassifier:
     # -- use -----------------------------------------------------------------------------
 
     def _prepare(self, images):
-        """uint8 / [-1, 1] images -> float32 [N, r, r, 3] in [0, 1] at the internal size."""
-        images = to_uint8(images)
+        """uint8 / [-1, 1] images -> float32 [N, r, r, 3] in [0, 1] at the internal size (floats outside
+        [-1.05, 1.05] raise ``ValueError``; callers that take the reader's images check them first)."""
+        images = _fake(images, "FactorClassifier's images")
         if images.shape[1] != images.shape[2]:
             raise ValueError(f"FactorClassifier: images must be square, got {images.shape[1:3]}")
         x = images.astype(np.float32) / 255.0
@@ -280,18 +281,20 @@ def factor_distance(fake, kind, *, real=None, classifier=None, return_details=Fa
     score of a perfect generator is about ``sqrt(categories / n)`` / 2 from sampling noise alone.
     ``return_details=True`` returns a dict: ``score``, per-factor ``factors`` (categories, fake and real
     histograms, ``tv``, ``used``), ``used``, ``n_fake`` and ``reference``. Raises ``ValueError`` for no
-    fakes, a classifier of another kind, or images ``to_uint8`` refuses.
+    fakes, a classifier of another kind, or images ``to_uint8`` refuses (floats outside [-1.05, 1.05]);
+    float ``real`` images with no negative value warn (``ImageRangeWarning``: probably [0, 1] data).
     """
-    fake = to_uint8(fake)
+    fake = _fake(fake, "factor_distance's fake images")
     if len(fake) < 1:
         raise ValueError("factor_distance: needs at least 1 fake image")
+    if real is not None:  # checked before a classifier is built (or trained, minutes on a CPU)
+        real = _real(real, "factor_distance's real images")
     clf = classifier if classifier is not None else _classifier(kind, fake.shape[1])
     if clf.kind != kind:
         raise ValueError(f"factor_distance: classifier is for {clf.kind!r}, not {kind!r}")
     if real is None:
         h_real, ref = clf.reference_histograms(), f"synthetic({kind!r}, {clf.N_REF}, seed={clf.REF_SEED})"
     else:
-        real = to_uint8(real)
         h_real, ref = clf.histograms(real), f"{len(real)} real images"
     return _coverage(clf.histograms(fake), h_real, clf, len(fake), ref, return_details)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import scipy.linalg
 
-from ._common import _pair, to_uint8
+from ._common import _fake, _pair
 
 __all__ = ["frechet_distance", "kernel_inception_distance", "inception_features", "fid", "kid",
            "INCEPTION_WEIGHTS_FILE", "INCEPTION_WEIGHTS_URL", "INCEPTION_WEIGHTS_MD5"]
@@ -147,7 +147,9 @@ def _inception_model():
 
 
 def inception_features(images, batch_size=64, *, model=None) -> np.ndarray:
-    """InceptionV3 pool features ``[N, 2048]`` (float64) of uint8 / [-1, 1] images.
+    """InceptionV3 pool features ``[N, 2048]`` (float64) of images ``[N, H, W, 3]``, uint8 (0..255) or
+    floats in [-1, 1] (refused outside [-1.05, 1.05]; no warning for all-bright images, which may be a
+    generator's: ``fid`` and ``kid`` check the real images' range).
 
     Images are resized to 299 x 299 with bilinear interpolation *and antialiasing*, then
     scaled to [-1, 1] by ``keras.applications.inception_v3.preprocess_input``. Pitfall: the
@@ -160,7 +162,7 @@ def inception_features(images, batch_size=64, *, model=None) -> np.ndarray:
     import tensorflow as tf
     from keras.applications.inception_v3 import preprocess_input
 
-    images = to_uint8(images)
+    images = _fake(images, "inception_features' images")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     model = model if model is not None else _inception_model()
@@ -193,7 +195,9 @@ def fid(real, fake, batch_size=64, *, feature_fn=None) -> float:
     usual) and the same preprocessing; with a few hundred it only ranks runs scored the same
     way. The ImageNet weights (~84 MB) are downloaded to ``~/.cache/ganbook/models/`` on first use
     (works in Colab); offline this raises ``RuntimeError`` telling where to put the file.
-    ``feature_fn(uint8 images) -> [N, d]`` replaces InceptionV3.
+    ``feature_fn(uint8 images) -> [N, d]`` replaces InceptionV3. Images ``[N, H, W, 3]``: uint8 (0..255)
+    or floats in [-1, 1] (``ValueError`` outside [-1.05, 1.05], naming the range seen); float ``real``
+    images with no negative value warn (``ImageRangeWarning``: probably [0, 1] data, use ``x * 2 - 1``).
     """
     return _fid_from_features(*_features(real, fake, batch_size, feature_fn, "fid"))
 
@@ -205,7 +209,7 @@ def _fid_from_features(fr, ff):
 def kid(real, fake, batch_size=64, *, feature_fn=None, subsets=100, subset_size=1000) -> float:
     """Kernel Inception Distance between two image sets (see ``kernel_inception_distance``).
 
-    Same features, weights and pitfalls as ``fid``, but unbiased, so usable with a few
+    Same features, weights, pitfalls and image ranges as ``fid``, but unbiased, so usable with a few
     hundred samples. Often reported x 1000.
     """
     fr, ff = _features(real, fake, batch_size, feature_fn, "kid")

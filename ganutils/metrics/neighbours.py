@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import to_uint8
+from ._common import _fake, _real
 
 __all__ = ["nearest_distances", "memorisation", "near_duplicates", "coverage"]
 
@@ -33,12 +33,16 @@ def _pairwise(a, b, chunk=256):
 def nearest_distances(images, reference, chunk=256, exclude_self=False):
     """For each image, the RMS pixel distance (in [0, 1] units) to its nearest image in ``reference``.
 
-    ``images`` [N, H, W, 3] and ``reference`` [M, H, W, 3], uint8 or floats in [-1, 1] (the same
-    size). ``exclude_self=True`` (``reference`` is ``images``): the nearest *other* image, so an image
-    is not its own neighbour. Returns float64 ``[N]``. Raises ``ValueError`` if the sizes differ, a
-    set is empty, or ``exclude_self`` is asked of sets of different lengths or of a single image."""
-    a = to_uint8(images).reshape(len(images), -1).astype(np.float32) / 255.0
-    b = to_uint8(reference).reshape(len(reference), -1).astype(np.float32) / 255.0
+    ``images`` [N, H, W, 3] (e.g. a generator's samples) and ``reference`` [M, H, W, 3] (the reader's
+    images), uint8 (0..255) or floats in [-1, 1] (the same size); a float ``reference`` with no negative
+    value warns (``ImageRangeWarning``: probably [0, 1] data), ``images`` never do. ``exclude_self=True``
+    (``reference`` is ``images``): the nearest *other* image, so an image is not its own neighbour. Returns
+    float64 ``[N]``. Raises ``ValueError`` for floats outside [-1.05, 1.05], if the sizes differ, a set is
+    empty, or ``exclude_self`` is asked of sets of different lengths or of a single image."""
+    a = _fake(images, "nearest_distances' images")
+    b = a if exclude_self and reference is images else _real(reference, "nearest_distances' reference")
+    a = a.reshape(len(a), -1).astype(np.float32) / 255.0
+    b = b.reshape(len(b), -1).astype(np.float32) / 255.0
     if a.shape[1] != b.shape[1] or not len(a) or not len(b):
         raise ValueError(f"need two non-empty sets of images of one size, got {np.shape(images)} and "
                          f"{np.shape(reference)}")
@@ -64,7 +68,13 @@ def memorisation(fake, train, held_out):
     above for a generator that does not copy; well below 1 for one that does), and the fraction of
     fakes nearer to a training image than all but 1 % of the held-out images are (about 0.01
     without copying; near 1 for a generator that reproduces its training images).
+    Images: uint8 (0..255) or floats in [-1, 1] of one size; ``train`` or ``held_out`` as floats with no
+    negative value warn (``ImageRangeWarning``: probably [0, 1] data); floats outside [-1.05, 1.05] raise
+    ``ValueError``.
     """
+    fake = _fake(fake, "memorisation's fake images")
+    train = _real(train, "memorisation's training images")
+    held_out = _real(held_out, "memorisation's held-out images")
     to_train = nearest_distances(fake, train)
     baseline = nearest_distances(held_out, train)
     return {"fake_median": round(float(np.median(to_train)), 4),
@@ -84,8 +94,11 @@ def near_duplicates(fake, real):
     pixel difference in [0, 1] units), their ratio (about 1 for a generator as varied as the data,
     near 0 for a collapsed one), and the fraction of fakes nearer to another fake than all but 1 % of
     the real images are to another real image (about 0.01 without collapse, near 1 with it).
-    Raises ``ValueError`` if the sets differ in size or hold fewer than 2 images.
+    Raises ``ValueError`` if the sets differ in size or hold fewer than 2 images, or for floats outside
+    [-1.05, 1.05]; a float ``real`` set with no negative value warns (``ImageRangeWarning``).
     """
+    fake = _fake(fake, "near_duplicates' fake images")
+    real = _real(real, "near_duplicates' real images")
     if len(fake) != len(real):
         raise ValueError(f"near_duplicates needs sets of the same size (a nearest neighbour is nearer in a "
                          f"larger set), got {len(fake)} fakes and {len(real)} real images")
@@ -107,10 +120,13 @@ def coverage(fake, real, k=5):
     choice); a collapsed generator, whose fakes sit in a few places, covers only the real images near
     those places. ``fake`` [N, H, W, 3] and ``real`` [M, H, W, 3]
     (uint8 or floats in [-1, 1], one size; M > k), distances in pixel space as in this module. Returns
-    a float in [0, 1]. Raises ``ValueError`` for sets of different image sizes, an empty set, or
-    ``k`` not in 1..M-1."""
-    a = to_uint8(real).reshape(len(real), -1).astype(np.float32) / 255.0
-    b = to_uint8(fake).reshape(len(fake), -1).astype(np.float32) / 255.0
+    a float in [0, 1]. Raises ``ValueError`` for sets of different image sizes, an empty set, floats
+    outside [-1.05, 1.05], or ``k`` not in 1..M-1; a float ``real`` set with no negative value warns
+    (``ImageRangeWarning``: probably [0, 1] data)."""
+    a = _real(real, "coverage's real images")
+    b = _fake(fake, "coverage's fake images")
+    a = a.reshape(len(a), -1).astype(np.float32) / 255.0
+    b = b.reshape(len(b), -1).astype(np.float32) / 255.0
     if a.shape[1] != b.shape[1] or not len(a) or not len(b):
         raise ValueError(f"need two non-empty sets of images of one size, got {np.shape(fake)} and "
                          f"{np.shape(real)}")

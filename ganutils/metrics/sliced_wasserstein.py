@@ -133,6 +133,11 @@ def swd(real, fake, *, n_descriptors=128, n_projections=512, patch_size=7, seed=
     set (use >= 1000 for stable numbers) of the same size, at least 16 px. Values are
     comparable only between runs with the same settings and sample counts: fewer images
     give larger values. Cost: ~n_images x n_descriptors x n_projections x levels.
+
+    Images ``[N, H, W, 3]``: uint8 (0..255) or floats in [-1, 1]. Floats outside [-1.05, 1.05] (0..255
+    floats from ``keras.utils.image_dataset_from_directory``, say) raise ``ValueError`` naming the range
+    seen; float ``real`` images with no negative value warn with ``ImageRangeWarning`` (probably [0, 1]
+    data: use ``x * 2 - 1``); ``fake`` images, a generator's, never warn.
     """
     real, fake = _pair(real, fake, SWD_MIN_IMAGES, "swd")
     h, w = real.shape[1], real.shape[2]
