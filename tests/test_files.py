@@ -481,3 +481,61 @@ def test_other_argument_errors(good, tmp_path):
         load_images(root, 16, limit=0)
     with pytest.raises(ValueError, match=r"background must be an \(r, g, b\) triple"):
         load_images(root, 16, background=(0, 0))
+
+
+# ----------------------------------------------------------------------------------------------- links
+
+@pytest.fixture()
+def looped(tmp_path):
+    """photos/ with 3 images and photos/loop, a symbolic link back to photos' parent folder."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        _solid((12, 12), (i * 60, 20, 20)).save(photos / f"{i}.png")
+    (photos / "loop").symlink_to("..")
+    return photos
+
+
+def test_a_link_back_to_a_parent_folder_lists_each_image_once_and_says_so(looped):
+    with pytest.warns(files.SkippedLinksWarning, match=r"loop.*a folder it is in") as record:
+        names = list_images(looped)
+    assert _rel(names, looped) == ["0.png", "1.png", "2.png"]
+    (warning,) = [w.message for w in record if w.category is files.SkippedLinksWarning]
+    assert [os.path.basename(p) for p, _ in warning.skipped] == ["loop"]
+    assert record[0].filename == __file__                     # points at the reader's line
+    with pytest.warns(files.SkippedLinksWarning):
+        assert len(load_images(looped, 8)) == 3
+    with pytest.warns(files.SkippedLinksWarning):
+        assert _rel(list_images(str(looped / "**" / "*.png")), looped) == ["0.png", "1.png", "2.png"]
+
+
+def test_links_that_branch_back_into_the_tree_end_and_list_each_image_once(looped):
+    (looped / "self").symlink_to(".")                         # two links per folder: 2^40 paths to walk
+    (looped / "again.png").symlink_to(looped / "0.png")       # a second name for one image
+    with pytest.warns(files.SkippedLinksWarning, match="3 symbolic links") as record:
+        names = list_images(looped)
+    assert _rel(names, looped) == ["0.png", "1.png", "2.png"]
+    (warning,) = [w.message for w in record if w.category is files.SkippedLinksWarning]
+    assert sorted(os.path.basename(p) for p, _ in warning.skipped) == ["again.png", "loop", "self"]
+
+
+def test_a_link_to_a_folder_elsewhere_is_followed_without_a_warning(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    _solid((12, 12), RED).save(tmp_path / "elsewhere" / "far.png")
+    (tmp_path / "photos").mkdir()
+    _solid((12, 12), RED).save(tmp_path / "photos" / "near.png")
+    (tmp_path / "photos" / "more").symlink_to(tmp_path / "elsewhere")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _rel(list_images(tmp_path / "photos"), tmp_path / "photos") == ["more/far.png", "near.png"]
+
+
+def test_sources_under_home_are_read_with_tilde(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "photos").mkdir()
+    for i in range(2):
+        _solid((12, 12), RED).save(tmp_path / "photos" / f"{i}.png")
+    assert len(list_images("~/photos")) == 2 and len(list_images("~/photos/*.png")) == 2
+    assert load_images("~/photos", 8, cache="~/cache/photos.npy").shape == (2, 8, 8, 3)
+    assert (tmp_path / "cache" / "photos.npy").exists()
+    assert len(next(iter(image_dataset("~/photos", 8, 2, repeat=False)))) == 2

@@ -15,7 +15,7 @@ extracted), and for ``image_dataset`` a uint8 array.
 
 from __future__ import annotations
 
-import glob as _glob
+import fnmatch
 import hashlib
 import json
 import math
@@ -32,7 +32,8 @@ from PIL import Image, ImageFile, features
 
 from .._atomic import replacing, write_json
 
-__all__ = ["list_images", "load_images", "image_dataset", "SkippedImagesWarning", "IMAGE_EXTENSIONS", "CROPS"]
+__all__ = ["list_images", "load_images", "image_dataset", "SkippedImagesWarning", "SkippedLinksWarning",
+           "IMAGE_EXTENSIONS", "CROPS"]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif") + ((".webp",) if features.check("webp") else ())
 CROPS = ("center", "celeba", "none")
@@ -54,6 +55,11 @@ class SkippedImagesWarning(UserWarning):
     def __init__(self, message, skipped=()):
         super().__init__(message)
         self.skipped = list(skipped)
+
+
+class SkippedLinksWarning(SkippedImagesWarning):
+    """Symbolic links that lead back to folders or images listed already (a link to a parent folder makes a
+    loop) were not followed, so each image is listed once; ``.skipped`` lists (link, reason)."""
 
 
 # --------------------------------------------------------------------------- listing
@@ -98,20 +104,115 @@ def _list_zip(path):
     return [f"{path}{ZIP_SEP}{n}" for n in sorted(names)]
 
 
+def _walk(top, skipped, descend=None):
+    """Yield ``(folder, parts, file names)`` (``parts``: the folder's path below ``top`` as a tuple of names)
+    for ``top`` and the folders below it, in name order, depth first, each real folder
+    and file once: symbolic links to folders are followed unless they lead to a folder visited already or to
+    one that holds the folder being listed (a link back to a parent folder, even above ``top``, would
+    otherwise be walked again and again, ~40 levels deep, until the system's limit on links in a path, and
+    two such links make it 2^40 folders), and a link to a file listed already is left out. Each link left
+    out is appended to ``skipped`` as ``(path, reason)``; folders that cannot be read, too. Hidden entries
+    and ``__MACOSX`` are not walked; ``descend(parts)``, given a folder's path below ``top`` as a tuple of
+    names, says whether to walk it (default: always)."""
+    top = os.fspath(top)
+    seen_dirs, seen_files = {os.path.realpath(top): top}, {}
+    stack = [(top, (), os.path.realpath(top))]
+    while stack:
+        folder, rel, here = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            skipped.append((folder, f"could not be read: {e.strerror or e}"))
+            continue
+        files, below = [], []
+        for entry in entries:
+            if _is_junk([entry.name]):
+                continue
+            try:
+                is_dir, is_file = entry.is_dir(), entry.is_file()  # both follow a link to its target
+            except OSError:
+                continue
+            if is_dir:
+                if descend is not None and not descend(rel + (entry.name,)):
+                    continue
+                real = os.path.realpath(entry.path)
+                if real == here or here.startswith(real.rstrip(os.sep) + os.sep):  # a parent, above top too
+                    skipped.append((entry.path, f"a link to {real}, a folder it is in: a loop"))
+                elif real in seen_dirs:
+                    skipped.append((entry.path, f"a link to {real}, listed already as {seen_dirs[real]}"))
+                else:
+                    seen_dirs[real] = entry.path
+                    below.append((entry.path, rel + (entry.name,), real))
+            elif is_file:
+                real = os.path.realpath(entry.path)
+                if real in seen_files:
+                    skipped.append((entry.path, f"a link to {seen_files[real]}, listed already"))
+                else:
+                    seen_files[real] = entry.path
+                    files.append(entry.name)
+        yield folder, rel, files
+        stack.extend(reversed(below))  # depth first, in name order
+
+
+def _warn_links(skipped):
+    """One :class:`SkippedLinksWarning` naming the links (and unreadable folders) a listing left out,
+    attributed to the reader's line."""
+    from .checks import user_stacklevel
+    if not skipped:
+        return
+    shown = "; ".join(f"{path} ({why})" for path, why in skipped[:_LIST_IN_WARNING])
+    more = f"; and {len(skipped) - _LIST_IN_WARNING} more" if len(skipped) > _LIST_IN_WARNING else ""
+    warnings.warn(SkippedLinksWarning(
+        f"left out {len(skipped)} symbolic links or folders, so that each image is listed once: "
+        f"{shown}{more}", skipped), stacklevel=user_stacklevel())
+
+
+def _matches(pattern, parts, prefix=False):
+    """Does the path ``parts`` (names) match the glob ``pattern`` (names; ``**`` is any number of folders,
+    none included)? With ``prefix``: could a file below the folder ``parts`` match it?"""
+    if not parts:
+        return bool(pattern) if prefix else all(p == "**" for p in pattern)
+    if not pattern:
+        return False
+    if pattern[0] == "**":
+        return prefix or any(_matches(pattern[1:], parts[i:]) for i in range(len(parts) + 1))
+    return fnmatch.fnmatch(parts[0], pattern[0]) and _matches(pattern[1:], parts[1:], prefix)
+
+
+def _glob(pattern, skipped):
+    """The files the glob ``pattern`` (``**`` recursive) matches, sorted, found with :func:`_walk` below its
+    fixed folder (only in folders the pattern can reach), so that a link loop neither repeats files nor runs
+    on. Hidden files and folders below the fixed folder never match (list_images would leave them out)."""
+    parts = Path(pattern).parts
+    fixed = next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part))
+    root, rest = (os.path.join(*parts[:fixed]) if fixed else os.curdir), parts[fixed:]
+    if not os.path.isdir(root):
+        return []
+    found = []
+    for folder, rel, names in _walk(root, skipped, descend=lambda rel: _matches(rest, rel, prefix=True)):
+        found += [os.path.join(folder, n) if fixed else os.path.join(*rel, n) for n in names
+                  if _matches(rest, rel + (n,))]
+    return sorted(found)
+
+
 def list_images(source) -> list:
     """Sorted image paths of a folder (recursive), a glob pattern, or a ``.zip`` (as ``"archive.zip::member"``).
 
-    Files are recognised by extension (case-insensitive); hidden files and ``__MACOSX`` folders are ignored.
+    Files are recognised by extension (case-insensitive); hidden files and ``__MACOSX`` folders are ignored;
+    ``~`` is the home folder. Each image is listed once: symbolic links are followed, except a link to a
+    folder or image listed already (a link back to a parent folder would loop), which is left out and named
+    in one :class:`SkippedLinksWarning`.
     """
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"source must be a path (str or pathlib.Path), got {type(source).__name__}")
     text = os.fspath(source)
     path = Path(text).expanduser()
     if path.is_dir():
-        found = []
-        for root, dirs, files in os.walk(path, followlinks=True):
-            dirs[:] = [d for d in dirs if not _is_junk([d])]
-            found += [os.path.join(root, f) for f in files if _is_image_name(f) and not _is_junk([f])]
+        found, skipped = [], []
+        for folder, _, names in _walk(path, skipped):
+            found += [os.path.join(folder, f) for f in names if _is_image_name(f)]
+        _warn_links([(p, why) for p, why in skipped if _is_image_name(p) or os.path.isdir(p)])
         if not found:
             raise ValueError(f"the folder {path} contains no images (searched recursively for {_ext_text()})")
         return sorted(found)
@@ -123,7 +224,9 @@ def list_images(source) -> list:
     if _GLOB_CHARS & set(text):
         pattern = os.path.expanduser(text)
         fixed = next(i for i, part in enumerate(Path(pattern).parts) if _GLOB_CHARS & set(part))
-        matches = sorted(p for p in _glob.glob(pattern, recursive=True) if os.path.isfile(p))
+        skipped = []
+        matches = _glob(pattern, skipped)
+        _warn_links(skipped)
         # Only the parts the wildcards matched can be junk: "~/.cache/ganbook/*.jpg" is fine.
         images = [p for p in matches if _is_image_name(p) and not _is_junk(Path(p).parts[fixed:])]
         if not matches:
