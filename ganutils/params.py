@@ -16,14 +16,14 @@ Kinds: :data:`Count` (whole number >= 0), :data:`Size` (whole number >= 1), :dat
 (number > 0), :data:`Number`, :data:`Fraction` (number in [0, 1]), :data:`Flag` (bool),
 :data:`Text`, :func:`OneOf`, :data:`Crop`, :data:`DataSource` (an embedded kind name, a named
 real dataset such as ``"celeba"``, or an existing folder / glob / .zip / .npy of images),
-:data:`CacheFile` (None or a ``.npy`` path) and :data:`OutDir` (a folder path).
+:data:`CacheFile` (None or a ``.npy`` path) and :data:`OutDir` (a folder path). Paths starting with
+``~`` come back with the home folder written out (papermill passes ``-p out_dir ~/runs`` unexpanded).
 Papermill itself reads annotated parameters (``papermill --help-notebook``).
 """
 
 from __future__ import annotations
 
 import ast
-import glob
 import math
 import numbers
 import os
@@ -164,20 +164,23 @@ def _source_names():
 
 
 def _has_image(folder):
-    """True when a folder holds at least one image file (searched recursively, stops at the first)."""
-    from .data.files import IMAGE_EXTENSIONS
-    for _, dirs, files in os.walk(folder, followlinks=True):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__MACOSX"]
-        if any(f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".") for f in files):
-            return True
-    return False
+    """True when a folder holds at least one image file (searched recursively as ``list_images`` searches,
+    link loops not followed; stops at the first)."""
+    from .data.files import _is_image_name, _walk
+    return any(any(_is_image_name(f) for f in names) for _, _, names in _walk(folder, []))
+
+
+def _home(text):
+    """``text`` with a leading ``~`` (or ``~user``) expanded to the home folder, as every path ganutils takes:
+    papermill hands ``-p out_dir ~/runs`` to the kernel as the string "~/runs", which no shell expanded."""
+    return os.path.expanduser(text) if text.startswith("~") else text
 
 
 def _data_source(value):
     text = _text(value)
     if text in _kinds():
         return text
-    path = Path(text).expanduser()
+    path = Path(_home(text))
     if text in _source_names() and not path.exists():  # as load_images: an existing path of that name wins
         from .data.sources import SOURCES
         if not SOURCES[text].mirrors:  # no public archive: say so now, not after the chapter's first cells
@@ -186,15 +189,16 @@ def _data_source(value):
     if path.is_dir():
         if not _has_image(path):
             _bad(f"the folder {text} holds no image files")
-        return text
+        return _home(text)
     if path.is_file():
         if path.suffix.lower() == ".npy" or zipfile.is_zipfile(path):
-            return text
+            return _home(text)
         _bad(f"{text} is a file but neither a .zip archive nor a .npy array")
     if set("*?[") & set(text):
-        if not any(os.path.isfile(p) for p in glob.iglob(os.path.expanduser(text), recursive=True)):
+        from .data.files import _glob
+        if not _glob(_home(text), []):
             _bad(f"the glob pattern {text} matches no files")
-        return text
+        return _home(text)
     near = None
     if not any(c in text for c in "/\\") and not Path(text).suffix:  # a name, not a path: maybe a typo
         from .data.sources import suggest
@@ -208,16 +212,16 @@ def _cache_file(value):
     text = _text(value)
     if not text.endswith(".npy"):
         _bad()
-    return text
+    return _home(text)
 
 
 def _out_dir(value):
     text = _text(value)
     if not text.strip():
         _bad("an empty path")
-    if Path(text).expanduser().is_file():
+    if Path(_home(text)).is_file():
         _bad(f"{text} is a file")
-    return text
+    return _home(text)
 
 
 #: A whole number >= 0 (step counts, epochs, seeds). Accepts 6, 6.0 and "6"; refuses 6.5, "abc", -3.
@@ -236,16 +240,17 @@ Flag = Kind("Flag", "True or False", _flag)
 Text = Kind("Text", "a string", _text)
 #: Where images come from: an embedded kind ("faces", "eyes", "anime"), a named real dataset downloaded on
 #: first use ("celeba", "anime-faces"; see ganutils.data.sources), or an existing folder of images, glob
-#: pattern, .zip of images or .npy array. Checked at once, so a wrong path (or a misspelt name, with a
-#: "did you mean") stops before any work.
+#: pattern, .zip of images or .npy array (``~`` expanded). Checked at once, so a wrong path (or a misspelt
+#: name, with a "did you mean") stops before any work.
 DataSource = Kind("DataSource", "an embedded kind (faces, eyes, anime), a named dataset to download "
                   "(celeba, anime-faces), or an existing folder of images, a glob pattern, a .zip or a .npy "
                   "file", _data_source)
-#: None, or the path of a .npy file that keeps decoded images for next time (it need not exist yet).
+#: None, or the path of a .npy file that keeps decoded images for next time (it need not exist yet; ``~`` is
+#: expanded).
 CacheFile = Kind("CacheFile", "None or a path ending in .npy", _cache_file)
 #: How a photo is cropped to a square (as ``ganutils.data.load_images``' ``crop``).
 Crop = OneOf("center", "celeba", "none")
-#: A folder path for a run's files (created when needed; it must not be an existing file).
+#: A folder path for a run's files (created when needed; it must not be an existing file; ``~`` is expanded).
 OutDir = Kind("OutDir", "a folder path", _out_dir)
 
 

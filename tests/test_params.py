@@ -136,3 +136,23 @@ def test_parameter_error_shows_alone_in_jupyter():
     error = ParameterError("parameter steps = 6.5: expected a whole number >= 0\nFix it.")
     assert error._render_traceback_() == [
         "ParameterError: parameter steps = 6.5: expected a whole number >= 0", "Fix it."]
+
+
+def test_paths_with_tilde_are_expanded_to_the_home_folder(tmp_path, monkeypatch):
+    """``-p out_dir ~/runs`` reaches the kernel as the home folder's runs, not a folder named ``~``."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    _jpegs(tmp_path / "photos")
+    assert checked(OutDir, "~/runs") == str(tmp_path / "runs")
+    assert checked(DataSource, "~/photos") == str(tmp_path / "photos")
+    assert checked(DataSource, "~/photos/*.jpg") == str(tmp_path / "photos" / "*.jpg")
+    assert checked(CacheFile, "~/faces.npy") == str(tmp_path / "faces.npy")
+    assert checked(DataSource, "faces") == "faces" and checked(CacheFile, None) is None
+    (tmp_path / "taken").write_text("x")
+    assert "is a file" in refused(OutDir, "~/taken")
+
+
+def test_a_folder_whose_only_content_is_a_link_loop_holds_no_images(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "loop").symlink_to("..")
+    (tmp_path / "empty" / "self").symlink_to(".")
+    assert "holds no image files" in refused(DataSource, str(tmp_path / "empty"))
