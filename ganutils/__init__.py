@@ -16,7 +16,7 @@ import os as _os
 #: Submodules reachable as attributes of the package, imported on first use (PEP 562). Names that do not
 #: exist (yet) in this version raise AttributeError as usual.
 _SUBMODULES = ("data", "models", "train", "viz", "metrics", "losses", "augment", "recipes", "run", "params",
-               "pretrained", "compare", "ema", "latent")
+               "pretrained", "compare", "ema", "latent", "precision")
 
 
 def __getattr__(name):
