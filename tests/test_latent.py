@@ -7,7 +7,7 @@ from ganutils import latent
 
 
 def _textbook(a, b, ts):
-    """White (2016)'s formula with the norm interpolated linearly, for endpoints neither equal nor opposite."""
+    """White (2016)'s formula, the norm interpolated linearly, for endpoints neither equal nor opposite."""
     na, nb = np.linalg.norm(a), np.linalg.norm(b)
     omega = np.arccos(np.dot(a / na, b / nb))
     ts = np.asarray(ts)[:, None]

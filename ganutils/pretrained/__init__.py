@@ -13,12 +13,16 @@ Each face chapter's best generator (from its closing comparison, trained on real
 
 The weights are stored in float16 (``<name>.npz``, at most 5 MB each) and loaded into the float32
 model the recipe builds (``ganutils.models.build``); ``manifest.json`` lists them with their cards.
-Raises ``KeyError`` (with the available names) for an unknown name.
+A weight tensor float16 cannot hold to within 2^-10 of its largest value (a value beyond float16's
+65,504 would become inf; a tensor of values below ~6e-5 would lose its digits or flush to zero) is stored
+in float32 instead; the card's ``float16`` entry names those tensors and gives the largest error of the
+others. Raises ``KeyError`` (with the available names) for an unknown name.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +34,18 @@ HERE = Path(__file__).resolve().parent
 MAX_BYTES = 5 * 1024 * 1024
 #: How many samples, from latent seed 0, the card's ``check`` statistics are computed on.
 CHECK_SAMPLES = 256
+#: A weight tensor is stored in float16 only if float16 holds each value to within this fraction of the
+#: tensor's largest magnitude (float16 rounds to 2^-11 of a value in its normal range).
+FLOAT16_TOLERANCE = 2.0 ** -10
+
+
+def _folder(path):
+    """A folder the reader named, ``~`` meaning their home folder."""
+    return Path(os.path.expanduser(os.fspath(path)))
 
 
 def _manifest(folder=None):
-    path = Path(folder or HERE) / "manifest.json"
+    path = _folder(folder or HERE) / "manifest.json"
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -99,23 +111,65 @@ def load(name):
     return _build(c["model"], c["latent_dim"], c["width"], weights, c["file"])
 
 
+def _weight_names(model):
+    """Names of ``model.get_weights()`` that stay the same in every session (Keras numbers layer names
+    per session): ``"#<index> <layer class>.<variable> [shape]"``, the index being ``arr_<index>`` of the
+    ``.npz`` files."""
+    owner = {}
+    for layer in model.layers:
+        for v in layer.weights:
+            owner.setdefault(id(v), type(layer).__name__)
+    return [f"#{i} {owner.get(id(v), 'model')}.{v.name.split('/')[-1]} {list(v.shape)}"
+            for i, v in enumerate(model.weights)]
+
+
+def _half(weights, names, source):
+    """The weights to store: float16 where it holds a tensor to within :data:`FLOAT16_TOLERANCE` of the
+    tensor's largest magnitude, float32 otherwise. Returns ``(stored, names kept in float32, largest error
+    of the float16 tensors relative to their largest magnitude)``; raises ``ValueError`` naming a weight
+    that holds NaN or inf."""
+    stored, kept, worst = [], [], 0.0
+    for w, name in zip(weights, names):
+        w = np.asarray(w, np.float32)
+        if not np.isfinite(w).all():
+            raise ValueError(f"{source}: the generator's weight {name} holds NaN or inf values (the run "
+                             "diverged): export a run that trained to the end with finite losses")
+        with np.errstate(over="ignore", under="ignore"):   # overflow and flushing are measured below
+            half = w.astype(np.float16)
+        scale = float(np.abs(w).max()) if w.size else 0.0
+        error = float(np.abs(half.astype(np.float32) - w).max()) / scale if scale > 0 else 0.0
+        if np.isfinite(error) and error <= FLOAT16_TOLERANCE:
+            stored.append(half)
+            worst = max(worst, error)
+        else:
+            stored.append(w)
+            kept.append(name)
+    return stored, kept, worst
+
+
 def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter=None, folder=None):
     """Store the generator a :func:`ganutils.compare.compare_recipes` run saved in ``run_dir`` as
     package data ``name`` (float16 weights) and add its card to the manifest.
 
     ``data``: ``{"name": ..., "images": N}``; ``terms``: the data's terms of use (text); ``swd`` and
     ``floor``: SWD ×1e3 against held-out real images and the real-vs-real floor; ``memorisation``:
-    the nearest-neighbour check (:func:`ganutils.metrics.memorisation`). Returns the card. Raises
-    ``ValueError`` if the weights exceed :data:`MAX_BYTES`.
+    the nearest-neighbour check (:func:`ganutils.metrics.memorisation`); ``folder``: where to store it
+    (default: this package; ``~`` in it and in ``run_dir`` is the home folder). A weight tensor float16
+    cannot hold (see the module's docstring) is stored in float32; the card's ``float16`` entry gives
+    ``float32_weights`` (their names) and ``max_error`` (the largest rounding error of the float16 tensors,
+    relative to each tensor's largest magnitude). Returns the card. Raises ``ValueError``, before anything
+    is written, for a weight holding NaN or inf (a diverged run), or if the weights exceed
+    :data:`MAX_BYTES`.
     """
     from .._atomic import write_bytes, write_json
     import io
-    run_dir, folder = Path(run_dir), Path(folder or HERE)
+    run_dir, folder = _folder(run_dir), _folder(folder or HERE)
     result = json.loads((run_dir / "result.json").read_text())
     with np.load(run_dir / "generator.npz") as f:
         full = [f[f"arr_{i}"] for i in range(len(f.files))]
-    weights = [w.astype(np.float16) for w in full]
     exported = _build(result["model"], result["latent_dim"], result["spec"]["width"], full, run_dir)
+    names = _weight_names(exported)
+    weights, in_float32, max_error = _half(full, names, run_dir)
     buf = io.BytesIO()
     np.savez_compressed(buf, *weights)
     if buf.tell() > MAX_BYTES:
@@ -128,7 +182,8 @@ def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter
          "cpu_seconds": result["cpu_s"], "mixed_precision": spec["mixed_precision"],
          "data": data, "terms": terms, "swd": round(float(swd), 1), "floor": round(float(floor), 1),
          "held_out_images": spec["held_out"][0], "memorisation": memorisation,
-         "bytes": buf.tell(), "check": _statistics(exported, result["latent_dim"])}
+         "bytes": buf.tell(), "check": _statistics(exported, result["latent_dim"]),
+         "float16": {"max_error": float(f"{max_error:.3g}"), "float32_weights": in_float32}}
     m = _manifest(folder)
     m[name] = c
     write_json(folder / "manifest.json", dict(sorted(m.items())), indent=1)
