@@ -78,9 +78,13 @@ def upscale(picture, min_width=512):
     return picture.repeat(k, axis=0).repeat(k, axis=1)
 
 
-def save_grid(images, path, ncols=None, min_width=512, *, warn_positive=True):
+def save_grid(images, path, ncols=None, min_width=512, *, warn_positive=False):
     """Save a grid of images (as :func:`grid` takes them) as a PNG, upscaled to at least ``min_width``
-    pixels; ``~`` in ``path`` is the home folder and missing folders are created. Returns the path."""
+    pixels; ``~`` in ``path`` is the home folder and missing folders are created. Returns the path.
+
+    Unlike :func:`grid` it does not warn for floats with no negative value unless ``warn_positive=True``:
+    it saves a run's samples (``GANTrainer.fit``'s progress grids), which a collapsed generator may draw
+    all bright."""
     import imageio.v3 as iio
     path = _path(path)
     picture = upscale(grid(images, ncols, warn_positive=warn_positive), min_width)
