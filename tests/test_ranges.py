@@ -98,7 +98,7 @@ def test_the_warning_points_at_the_readers_line(faces):
     assert [w.filename for w in record if w.category is ImageRangeWarning] == [__file__]
 
 
-def test_generated_samples_with_no_negative_value_do_not_warn(faces):
+def test_generated_samples_with_no_negative_value_do_not_warn(faces, tmp_path):
     """A collapsed generator may draw only bright images: its samples are not the reader's data."""
     real, fake = faces
     bright = unit_floats(fake)                     # tanh output that happens to be all positive
@@ -110,7 +110,10 @@ def test_generated_samples_with_no_negative_value_do_not_warn(faces):
         metrics.memorisation(bright, real[:16], real[16:])
         metrics.near_duplicates(bright, real)
         metrics.make_metric("swd", real)(bright)
-        viz.grid(bright, warn_positive=False)      # what the trainer's sample grids pass
+        viz.grid(bright, warn_positive=False)      # a chapter's grid of samples
+        viz.save_grid(bright, tmp_path / "samples.png")  # the trainer's progress grids
+    with pytest.warns(ImageRangeWarning):
+        viz.save_grid(unit_floats(real), tmp_path / "real.png", warn_positive=True)
 
 
 def test_to_uint8_refuses_and_clips_at_check_ranges_bounds():
@@ -151,3 +154,13 @@ def test_overfitting_probes_read_tanh_floats_as_the_same_images_as_uint8(faces):
     for name in ("logit_train", "logit_held"):
         assert from_floats[name](trainer) == pytest.approx(from_uint8[name](trainer), abs=1e-6)
     assert -0.9 < from_uint8["logit_train"](trainer) < 0.9
+
+
+def test_image_dataset_refuses_float_arrays_naming_their_range_and_the_conversion(faces):
+    from ganutils.data import image_dataset
+    real, _ = faces
+    for images, fix in ((keras_floats(real), r"np\.round\(images\)\.astype"),
+                        (unit_floats(real), r"np\.round\(images \* 255\)"),
+                        (tanh_floats(real), r"ganutils\.metrics\.to_uint8\(images\)")):
+        with pytest.raises(ValueError, match=r"must be uint8 .*range over \[.*\]: pass " + fix):
+            image_dataset(images, 16, 8)

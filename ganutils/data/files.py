@@ -590,8 +590,15 @@ def _check_background(background):
 
 def _check_array(images, image_size):
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3 or images.shape[1] != images.shape[2]:
+        hint = ""
+        if images.dtype.kind == "f" and images.size:  # say which conversion these floats need
+            low, high = float(np.nanmin(images)), float(np.nanmax(images))
+            fix = ("np.round(images).astype(np.uint8)" if high > 2 else          # 0..255
+                   "ganutils.metrics.to_uint8(images)" if low < 0 else          # [-1, 1]
+                   "np.round(images * 255).astype(np.uint8)")                   # [0, 1]
+            hint = f"; these floats range over [{low:.4g}, {high:.4g}]: pass {fix}"
         raise ValueError(f"an image array source must be uint8 with shape [N, S, S, 3], "
-                         f"got {images.dtype} {list(images.shape)}")
+                         f"got {images.dtype} {list(images.shape)}{hint}")
     if images.shape[1] != image_size:
         raise ValueError(f"the image array holds {images.shape[1]}×{images.shape[2]} images but "
                          f"image_size={image_size}; resize them or pass image_size={images.shape[1]}")
@@ -630,7 +637,8 @@ def image_dataset(source, image_size, batch_size, *, crop="center", flip=False, 
                   limit=None, num_images=10_000, cache=None, repeat=True, drop_remainder=True):
     """A ``tf.data.Dataset`` of float32 batches [B, S, S, 3] in [-1, 1] (x / 127.5 - 1) from ``source``.
 
-    Images are decoded once (see :func:`load_images`; ``source`` may also be a uint8 [N, S, S, 3] array).
+    Images are decoded once (see :func:`load_images`; ``source`` may also be a uint8 [N, S, S, 3] array,
+    0..255; a float array is refused with the conversion its range needs).
     Each epoch visits every image once in a new order drawn from ``seed`` (a stateless permutation of the
     indices, ``tf.random.experimental.index_shuffle``, instead of a ``shuffle`` buffer: the pipeline then has
     no buffered state, so ``tf.train.Checkpoint(data=iterator)`` stays about 1 KB and restores the exact

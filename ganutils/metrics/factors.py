@@ -185,7 +185,8 @@ class FactorClassifier:
         return x
 
     def predict_proba(self, images, batch_size=512) -> dict:
-        """Per factor: class probabilities [N, k] (categorical) or a value in [0, 1] [N]."""
+        """Per factor: class probabilities [N, k] (categorical) or a value in [0, 1] [N], for square images
+        ``[N, S, S, 3]``, uint8 (0..255) or floats in [-1, 1] (``ValueError`` outside [-1.05, 1.05])."""
         x = self._prepare(images)
         outs = {k: [] for k in list(self.categories) + self.continuous}
         for a in range(0, len(x), batch_size):

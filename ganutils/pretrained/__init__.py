@@ -173,7 +173,9 @@ def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter
     buf = io.BytesIO()
     np.savez_compressed(buf, *weights)
     if buf.tell() > MAX_BYTES:
-        raise ValueError(f"{name}: {buf.tell() / 2**20:.1f} MB of weights, more than {MAX_BYTES / 2**20:.0f} MB")
+        raise ValueError(f"{name}: {buf.tell() / 2**20:.1f} MB of weights, more than the "
+                         f"{MAX_BYTES / 2**20:.0f} MB package data may hold: export a narrower generator "
+                         f"(a smaller width)")
     write_bytes(folder / f"{name}.npz", buf.getvalue())
     spec = result["spec"]
     c = {"file": f"{name}.npz", "chapter": chapter, "model": result["model"],
