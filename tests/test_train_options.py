@@ -32,37 +32,122 @@ def trainer(ckpt=None, name="celeba28", d_norm=None, **kw):
 MODERN = dict(ema=dict(decay=0.99), augment="color,translation,cutout", d_steps=2, labels="noisy")
 
 
+def _weights(t):
+    """Every weight of the run: generator, discriminator and, when kept, the EMA generator."""
+    extra = list(t.ema.model.variables) if t.ema is not None else []
+    return [v.numpy() for v in t.generator.variables + t.discriminator.variables + extra]
+
+
+def _optimiser_state(t):
+    return [v.numpy() for o in (t.g_optimizer, t.d_optimizer) for v in o.variables]
+
+
+def _relative_difference(a, b):
+    """The largest difference of two lists of arrays, each relative to its array's largest magnitude."""
+    a, b = [np.asarray(x, np.float64) for x in a], [np.asarray(x, np.float64) for x in b]
+    assert [x.shape for x in a] == [x.shape for x in b]
+    return max(float(np.max(np.abs(x - y))) / max(float(np.max(np.abs(x))), 1e-12)
+               for x, y in zip(a, b) if x.size)
+
+
+def _series(history):
+    """The history's per-step losses and metric values as arrays (the clock left out: it differs)."""
+    return [np.asarray(history[k], np.float64) for k in sorted(history) if k != "time"]
+
+
+FIT = dict(progress=False, checkpoint_every=2, sample_every=3, metric_every=3, metric_samples=8,
+           metrics={"mean": lambda x: float(np.mean(x))})
+
+
 @pytest.mark.parametrize("options", [
     MODERN,
     dict(loss="wasserstein", gradient_penalty=10.0, d_steps=3, d_norm="layer",
          augment=dict(p=0.5, adaptive=True, speed_images=500)),
     dict(loss="hinge", r1=1.0, ema=dict(decay=0.9)),
 ], ids=["ema-augment-dsteps", "wgan-gp-ada", "hinge-r1-ema"])
-def test_resume_is_exact_with_every_option_on(tmp_path, options):
-    """2k steps in one go equal k + k steps resumed from a checkpoint, without op determinism."""
+def test_resume_restores_the_state_exactly_and_continues_within_run_to_run_noise(tmp_path, options):
+    """What "exact resume" promises, without TensorFlow's op determinism:
+
+    - the state a sitting restores (weights, EMA, optimiser slots, step, data position and so the random
+      streams keyed on it, ADA's p) is bit for bit the state the last sitting saved;
+    - the continued run differs from an uninterrupted one by at most max(10 × the difference between two
+      uninterrupted runs, measured here, a relative 1e-6): on some CPUs (an Intel Xeon with AMX) oneDNN's
+      kernels are not bit-reproducible from run to run, so two uninterrupted runs differ too.
+    """
     options = dict(options)
     d_norm = options.pop("d_norm", None)
     a = trainer(tmp_path / "a", d_norm=d_norm, **options)
-    whole = a.fit(dataset(), 6, progress=False, checkpoint_every=2, sample_every=3,
-                  metrics={"mean": lambda x: float(np.mean(x))}, metric_every=3, metric_samples=8)
-    trainer(tmp_path / "b", d_norm=d_norm, **options).fit(
-        dataset(), 3, progress=False, checkpoint_every=2, sample_every=3,
-        metrics={"mean": lambda x: float(np.mean(x))}, metric_every=3, metric_samples=8)
+    whole = a.fit(dataset(), 6, **FIT)
+    a2 = trainer(tmp_path / "a2", d_norm=d_norm, **options)
+    whole2 = a2.fit(dataset(), 6, **FIT)
+    noise = max(_relative_difference(_weights(a), _weights(a2)),
+                _relative_difference(_series(whole), _series(whole2)))
+
+    first = trainer(tmp_path / "b", d_norm=d_norm, **options)
+    first.fit(dataset(), 3, **FIT)
     b = trainer(tmp_path / "b", d_norm=d_norm, resume=True, **options)
-    resumed = b.fit(dataset(), 6, progress=False, checkpoint_every=2, sample_every=3,
-                    metrics={"mean": lambda x: float(np.mean(x))}, metric_every=3, metric_samples=8)
-    assert resumed.pop("time")[-1][0] == whole.pop("time")[-1][0] == 6   # the clock differs
-    assert resumed == whole
-    for v, w in zip(a.generator.variables + a.discriminator.variables,
-                    b.generator.variables + b.discriminator.variables):
-        np.testing.assert_array_equal(v.numpy(), w.numpy())
+    position = iter(b._stream(dataset()))
+    assert b.restore(position) == 3
+    for saved, restored in zip(_weights(first) + _optimiser_state(first), _weights(b) + _optimiser_state(b)):
+        np.testing.assert_array_equal(saved, restored)
+    if a.augment is not None:
+        assert float(first.augment.p.numpy()) == float(b.augment.p.numpy())
+    # the data position: the next batch (images, noise, label uniforms) is the uninterrupted run's 4th
+    reference = iter(trainer(None, d_norm=d_norm, **options)._stream(dataset()).skip(3))
+    for x, y in zip(next(position), next(reference)):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+    resumed = b.fit(dataset(), 6, **FIT)
+    assert resumed["time"][-1][0] == whole["time"][-1][0] == 6
+    assert sorted(resumed) == sorted(whole)
+    assert [len(resumed[k]) for k in sorted(whole) if k != "time"] == [
+        len(whole[k]) for k in sorted(whole) if k != "time"]
+    tolerance = max(10 * noise, 1e-6)
+    assert _relative_difference(_weights(a), _weights(b)) <= tolerance
+    assert _relative_difference(_series(whole), _series(resumed)) <= tolerance
     if a.ema is not None:
-        for v, w in zip(a.ema.model.variables, b.ema.model.variables):
-            np.testing.assert_array_equal(v.numpy(), w.numpy())
         assert "mean_ema" in whole and len(whole["mean_ema"]) == 2
     if a.augment is not None:
-        assert float(a.augment.p.numpy()) == float(b.augment.p.numpy())
+        assert float(a.augment.p.numpy()) == pytest.approx(float(b.augment.p.numpy()), rel=tolerance)
     assert tf.random.normal([2]).shape == (2,)   # unseeded ops raise under global op determinism
+
+
+UNDER_DETERMINISM_RESUME = textwrap.dedent("""
+    import sys, tempfile
+    import numpy as np, tensorflow as tf
+    from ganutils.train import GANTrainer
+    x = np.random.default_rng(0).uniform(-1, 1, (96, 28, 28, 3)).astype("float32")
+    def data():
+        return tf.data.Dataset.from_tensor_slices(x).shuffle(96, seed=1).repeat().batch(16, drop_remainder=True)
+    def trainer(folder, **kw):
+        return GANTrainer.from_recipe("dcgan28_modern", width=0.125, seed=1, out_dir=folder, **kw)
+    def weights(t):
+        return np.concatenate([v.numpy().ravel() for v in t.generator.variables + t.ema.model.variables])
+    tmp = tempfile.mkdtemp()
+    a = trainer(tmp + "/a"); a.fit(data(), 4, progress=False, checkpoint_every=2)
+    a2 = trainer(tmp + "/a2"); a2.fit(data(), 4, progress=False, checkpoint_every=2)
+    trainer(tmp + "/b").fit(data(), 2, progress=False, checkpoint_every=2)
+    b = trainer(tmp + "/b", resume=True); b.fit(data(), 4, progress=False, checkpoint_every=2)
+    print(float(np.max(np.abs(weights(a) - weights(a2)))), float(np.max(np.abs(weights(a) - weights(b)))))
+""")
+
+
+def test_resume_is_bit_exact_where_the_reader_switched_determinism_on():
+    """With TF_DETERMINISTIC_OPS=1 (the reader's switch; the library never sets it) a resumed run equals an
+    uninterrupted one bit for bit wherever two uninterrupted runs do. (TensorFlow's op determinism
+    covers its own kernels; whether oneDNN's are reproducible depends on the CPU: on an AMD Zen 4 they
+    were with and without the switch. Where two uninterrupted runs differ even so, the resumed run may
+    differ by no more than 10 times that.)"""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    res = subprocess.run([sys.executable, "-c", UNDER_DETERMINISM_RESUME], capture_output=True, text=True,
+                         cwd=root, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_DETERMINISTIC_OPS="1"),
+                         timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    run_to_run, resumed = map(float, res.stdout.split()[-2:])
+    if run_to_run == 0:
+        assert resumed == 0, f"resumed run differs by {resumed} where two uninterrupted runs are identical"
+    else:
+        assert resumed <= 10 * run_to_run
 
 
 def test_every_loss_trains_and_the_critic_takes_d_steps_updates_per_generator_update():
