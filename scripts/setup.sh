@@ -7,5 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . .venv/bin/activate
 python -m pip install --quiet --upgrade pip
 python -m pip install --quiet -r requirements.txt
-python -m pip install --quiet --no-deps -e .
+# setuptools' "Editable installation ... be careful with folders named like your package" box is
+# information only (the repository's ganutils/ IS the package here): filter that one message.
+PYTHONWARNINGS="ignore:Editable installation" python -m pip install --quiet --no-deps -e .
 export TF_CPP_MIN_LOG_LEVEL=3 PYTHONUNBUFFERED=1
