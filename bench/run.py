@@ -1,6 +1,6 @@
 """Benchmark the training engine against the seed's way of training, on this machine.
 
-    python bench/run.py [--quick] [--options]
+    python bench/run.py [--quick] [--options] [--repeats R] [--precision-steps N] [--widths book,1]
 
 Everything is measured in the same run, and reported as ratios against a baseline
 measured alongside it (machines are noisy; ratios travel, seconds do not):
@@ -14,6 +14,19 @@ measured alongside it (machines are noisy; ratios travel, seconds do not):
 - input_speedup_vs_seed: images/s of ``image_dataset`` / seed 004's
   ``sample_from_dataset`` on the same folder (from bench/input_pipeline.py).
 - peak_rss_mb: the process's peak resident memory.
+- float32_over_mixed: seconds per step in float32 / in mixed precision (bfloat16 on a CPU, float16 on
+  a GPU), same model: above 1 when mixed precision is faster. Both are timed in turns, ``--repeats``
+  (5) timings of ``--precision-steps`` (20; 3 with ``--quick``, a smoke check rather than a
+  measurement) steps each, alternating which goes first, and the medians compared: a change in the
+  machine's load hits both.
+
+It also prints the CPU (model, bfloat16 units, oneDNN) and what ``ganutils.precision.choose("auto")``
+decides here, with its probe's timings and how long the probe took. ``--options`` times every model at
+width 1 and at the book run's width (``ganutils.run.BOOK_PARAMS``; ``--widths`` picks) in float32, with
+XLA and in mixed precision, the same interleaved way, and puts each float32/mixed ratio, with the ratio
+``ganutils.precision``'s probe predicts at that model's heaviest convolution, in the JSON. On 2 CPU
+cores the full ``--options`` table takes most of an hour (eyes128 at width 1 alone about 25 minutes):
+``--widths book`` skips width 1.
 
 The last line printed is one JSON object with these figures.
 """
@@ -101,57 +114,128 @@ def seed_step_time(folder, steps, batch=64):
     return per_step, learned
 
 
-def engine_step_time(folder, steps, batch=64, jit_compile=False, mixed_precision=False):
-    """Seconds per step of GANTrainer.fit on image_dataset of the folder (anime64)."""
+def make_engine(folder_or_kind, name="anime64", *, width=1.0, batch=64, jit_compile=False,
+                mixed_precision=False, num_images=None):
+    """A GANTrainer for model ``name`` (seed 0, the recipe's labels and optimisers) and an
+    ``image_dataset`` of a folder or an embedded kind, ready to ``fit``."""
     from ganutils import models
     from ganutils.data import image_dataset
     from ganutils.train import GANTrainer
-    recipe = models.RECIPES["anime64"]
-    g, d = models.build("anime64", seed=0, mixed_precision=mixed_precision)
-    t = GANTrainer(g, d, labels="noisy", g_optimizer=recipe["g_optimizer"],
+    recipe = models.RECIPES[name]
+    g, d = models.build(name, seed=0, width=width, mixed_precision=mixed_precision)
+    t = GANTrainer(g, d, labels=recipe["labels"], g_optimizer=recipe["g_optimizer"],
                    d_optimizer=recipe["d_optimizer"], jit_compile=jit_compile)
-    ds = image_dataset(folder, 64, batch, seed=0)
-    t.fit(ds, 2, progress=False)  # trace, fill caches
-    t0 = time.perf_counter()
-    t.fit(ds, 2 + steps, progress=False)
-    return (time.perf_counter() - t0) / steps, g, d
+    extra = {} if num_images is None else {"num_images": num_images}
+    ds = image_dataset(folder_or_kind, recipe["image_size"], batch, seed=0, **extra)
+    return t, ds
 
 
-def options_table(steps, batch=64):
-    """Seconds per step of each model: float32, XLA, mixed precision (bfloat16 on a CPU)."""
-    from ganutils import models
-    from ganutils.data import image_dataset
-    from ganutils.train import GANTrainer
+def interleaved(engines, steps, repeats):
+    """Median seconds per step of each of ``engines`` (label -> (trainer, dataset)), timed in turns:
+    after 2 warm-up steps each (tracing, caches), ``repeats`` rounds in which every trainer trains
+    ``steps`` steps, the order reversed every other round, so that the machine's load changes hit all
+    of them. Returns ``{label: (median, [seconds per step of each round])}``."""
+    import statistics
+    for t, ds in engines.values():
+        t.fit(ds, int(t.step.numpy()) + 2, progress=False)
+    times = {label: [] for label in engines}
+    labels = list(engines)
+    for r in range(repeats):
+        for label in (labels if r % 2 == 0 else labels[::-1]):
+            t, ds = engines[label]
+            start = int(t.step.numpy())
+            t0 = time.perf_counter()
+            t.fit(ds, start + steps, progress=False)
+            times[label].append((time.perf_counter() - t0) / steps)
+    return {label: (statistics.median(v), v) for label, v in times.items()}
+
+
+def book_width(name):
+    """The width the book run trains ``name`` at (``ganutils.run.BOOK_PARAMS``), or None."""
+    from ganutils.run import BOOK_PARAMS
+    chapter = {"celeba28": "03_faces28", "eyes128": "04_eyes128", "anime64": "05_anime64"}.get(name)
+    return BOOK_PARAMS.get(chapter, {}).get("width")
+
+
+def options_table(steps, repeats, widths=("book", "1"), batch=64):
+    """Seconds per step of each model at width 1 and at the book run's width: float32, XLA, mixed
+    precision (bfloat16 on a CPU), timed in turns (``interleaved``); with float32/mixed and the
+    ratio the precision probe predicts at the model's heaviest convolution. Returns the rows as a
+    dict for the JSON."""
+    from ganutils import precision
     kinds = {"celeba28": "faces", "anime64": "anime", "eyes128": "eyes"}
     variants = (("float32", False, False), ("XLA", True, False), ("mixed", False, True))
-    print(f"  {'model':10s}" + "".join(f"{v[0]:>12s}" for v in variants) + "   (s/step, batch 64)")
+    print(f"  {'model':10s} {'width':>5s}" + "".join(f"{v[0]:>10s}" for v in variants)
+          + f"{'f32/mixed':>10s}{'probe':>7s}   (s/step, batch {batch}, median of {repeats} x {steps} steps)")
     rows = {}
     for name, kind in kinds.items():
-        r = models.RECIPES[name]
-        ds = image_dataset(kind, r["image_size"], batch, num_images=512)
-        for label, jit, mixed in variants:
-            g, d = models.build(name, seed=0, mixed_precision=mixed)
-            t = GANTrainer(g, d, labels=r["labels"], jit_compile=jit)
-            t.fit(ds, 2, progress=False)
-            t0 = time.perf_counter()
-            t.fit(ds, 2 + steps, progress=False)
-            rows[(name, label)] = (time.perf_counter() - t0) / steps
-        print(f"  {name:10s}" + "".join(f"{rows[(name, v[0])]:>12.3f}" for v in variants), flush=True)
+        ws = sorted({float(w) for w in ([book_width(name)] if "book" in widths else [])
+                     + ([1.0] if "1" in widths else []) if w is not None})
+        for width in ws:
+            engines = {label: make_engine(kind, name, width=width, batch=batch, jit_compile=jit,
+                                          mixed_precision=mixed, num_images=512)
+                       for label, jit, mixed in variants}
+            probe = precision.run_probe(precision.Probe.from_model(engines["float32"][0].generator,
+                                                                   batch=batch))
+            timed = interleaved(engines, steps, repeats)
+            row = {f"{label}_s_per_step": round(timed[label][0], 4) for label in timed}
+            row["float32_over_mixed"] = round(timed["float32"][0] / timed["mixed"][0], 3)
+            row["probe_speedup"] = round(probe.speedup, 3)
+            row["probe"] = {k: getattr(probe.probe, k) for k in ("batch", "size", "channels", "kernel")}
+            rows[f"{name}@{width:g}"] = row
+            print(f"  {name:10s} {width:5g}" + "".join(f"{timed[v[0]][0]:>10.3f}" for v in variants)
+                  + f"{row['float32_over_mixed']:>10.2f}{probe.speedup:>7.2f}", flush=True)
     return rows
+
+
+def machine_report():
+    """Print the CPU, its bfloat16 units, oneDNN and what ``precision.choose("auto")`` decides here
+    (with its probe's timings); return them as a dict for the JSON."""
+    import os
+    from ganutils import precision
+    info = precision.cpu_info()
+    onednn, how = precision.onednn_enabled()
+    units = ", ".join(info.bf16_flags) or ("unknown" if info.flags is None else "none")
+    print(f"CPU: {info.model or 'unknown'} ({os.cpu_count()} logical CPUs); bfloat16 units: {units}; "
+          f"oneDNN {'on' if onednn else 'off'} ({how})", flush=True)
+    choice = precision.choose("auto", verbose=False)
+    out = {"cpu_model": info.model, "cpu_bf16_flags": list(info.bf16_flags), "onednn": onednn,
+           "auto_precision": choice.dtype, "auto_reason": choice.reason}
+    print(f"precision.choose('auto'): {choice}", flush=True)
+    if choice.probe is not None:
+        p = choice.probe
+        print(f"  probe: {p.float32 * 1e3:.1f} ms float32, {p.bfloat16 * 1e3:.1f} ms bfloat16 per forward + "
+              f"backward pass (median of {p.probe.repeats}); the probe took {p.seconds:.1f} s", flush=True)
+        out.update(probe_float32_s=round(p.float32, 5), probe_bfloat16_s=round(p.bfloat16, 5),
+                   probe_speedup=round(p.speedup, 3), probe_seconds=round(p.seconds, 2))
+    return out
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="fewer steps: under 3 minutes")
+    p.add_argument("--quick", action="store_true", help="fewer steps: a few minutes")
     p.add_argument("--options", action="store_true",
                    help="also time every model in float32, with XLA and with mixed precision")
     p.add_argument("--folder", help="a folder of JPEGs to read (default: write CelebA-sized ones)")
+    p.add_argument("--repeats", type=int, default=5,
+                   help="timings per precision, interleaved; the median is reported (default 5)")
+    p.add_argument("--precision-steps", type=int, default=None,
+                   help="steps per timing of the precision comparison (default 20; 3 with --quick)")
+    p.add_argument("--widths", default="book,1",
+                   help="--options: 'book' (the book run's width per model), '1', or 'book,1' (default)")
     args = p.parse_args(argv)
+    widths = tuple(w.strip() for w in args.widths.split(","))
+    if not widths or any(w not in ("book", "1") for w in widths):
+        p.error(f"--widths takes 'book', '1' or 'book,1', got {args.widths!r}")
     steps = 3 if args.quick else 10
     n_files = 512 if args.quick else 2000
+    p_steps = args.precision_steps or (3 if args.quick else 20)
+    if args.repeats < 1 or p_steps < 1:
+        p.error("--repeats and --precision-steps must be at least 1")
 
     tmp_dir = tempfile.TemporaryDirectory(prefix="ganbench-")
     tmp = tmp_dir.name
+    machine = machine_report()
     folder = args.folder or write_celeba_like(Path(tmp) / "jpegs", n_files)
     print(f"folder: {folder} ({len(list(Path(folder).glob('*.jpg')))} JPEGs)", flush=True)
 
@@ -160,23 +244,28 @@ def main(argv=None):
 
     seed_s, seed_learned = seed_step_time(folder, steps)
     print(f"seed-004-style loop: {seed_s:.3f} s/step (discriminator learns: {seed_learned})", flush=True)
-    eng_s, g, d = engine_step_time(folder, steps)
+    engines = {"float32": make_engine(folder), "mixed": make_engine(folder, mixed_precision=True)}
+    timed = interleaved(engines, p_steps, args.repeats)
+    eng_s, mixed_s = timed["float32"][0], timed["mixed"][0]
+    g, d = engines["float32"][0].generator, engines["float32"][0].discriminator
     eng_f, seed_f = step_flops_per_image(g, d)
     flops = eng_f * 64
     print(f"GANTrainer, float32: {eng_s:.3f} s/step; {flops / 1e9:.1f} GFLOP/step "
           f"(3 G + 7 D forward-pass FLOPs x 64 images)", flush=True)
     print(f"seed loop work: {seed_f * 64 / 1e9:.1f} GFLOP/step (4 G + 8 D): a FLOP-bound step "
           f"can gain at most {seed_f / eng_f:.2f}x over it by scheduling alone", flush=True)
-    mixed_s, _, _ = engine_step_time(folder, steps, mixed_precision=True)
-    print(f"GANTrainer, mixed precision (bfloat16 on CPU): {mixed_s:.3f} s/step", flush=True)
+    caveat = "; --quick: a smoke check, not a measurement" if args.quick and not args.precision_steps else ""
+    print(f"GANTrainer, mixed precision (bfloat16 on CPU): {mixed_s:.3f} s/step; float32/mixed "
+          f"{eng_s / mixed_s:.2f} (medians of {args.repeats} interleaved timings of {p_steps} steps{caveat})",
+          flush=True)
+    del engines, g, d
 
     quick = dict(batches=50, seed_batches=8) if args.quick else {}
     inp = measure_input(folder=folder, image_size=64, batch_size=64, verbose=False, **quick)
     print(f"input: image_dataset {inp['image_dataset_images_per_s']:.0f} img/s, seed "
           f"{inp['seed_images_per_s']:.0f} img/s", flush=True)
 
-    if args.options:
-        options_table(steps)
+    options = options_table(p_steps, args.repeats, widths) if args.options else None
 
     result = {
         "step_speedup_vs_seed": round(seed_s / eng_s, 3),
@@ -188,13 +277,21 @@ def main(argv=None):
         "flop_bound_ceiling_speedup": round(seed_f / eng_f, 3),
         "step_speedup_vs_seed_mixed": round(seed_s / mixed_s, 3),
         "engine_mixed_s_per_step": round(mixed_s, 4),
+        "float32_over_mixed": round(eng_s / mixed_s, 3),
+        "engine_s_per_step_rounds": [round(x, 4) for x in timed["float32"][1]],
+        "engine_mixed_s_per_step_rounds": [round(x, 4) for x in timed["mixed"][1]],
         "engine_gflops_per_s": round(flops / eng_s / 1e9, 2),
         "gemm_gflops_per_s": round(peak / 1e9, 2),
-        "model": "anime64", "batch": 64, "steps_timed": steps,
+        "model": "anime64", "width": 1.0, "batch": 64, "steps_timed": steps,
+        "precision_repeats": args.repeats, "precision_steps": p_steps,
         "flops_formula": "(3 G + 7 D) forward-pass FLOPs per image",
+        **machine,
     }
+    if options is not None:
+        result["options"] = options
     print(f"\n{'figure':28s} value")
-    for k in ("step_speedup_vs_seed", "flops_fraction_of_gemm", "input_speedup_vs_seed", "peak_rss_mb"):
+    for k in ("step_speedup_vs_seed", "flops_fraction_of_gemm", "input_speedup_vs_seed", "peak_rss_mb",
+              "float32_over_mixed"):
         print(f"{k:28s} {result[k]}")
     print(json.dumps(result))
     tmp_dir.cleanup()
