@@ -12,6 +12,10 @@
   samples' distances to each other against real images' (has the generator collapsed?);
   ``coverage(fake, real)``: the share of real images with a sample among their nearest neighbours
   (Naeem et al. 2020; not ``factor_coverage``, the old name of factor distance).
+- ``checkerboard(images)``: the grid that stride-2 transposed convolutions leave (Odena et al. 2016), the
+  power at its frequencies over the power next to them (≈ 1 without a grid); ``spectrum_ratio(fake, real)``:
+  the samples' radial power spectrum against real images' (Durall et al. 2020), which tells blur from a
+  clean image; ``spectrum_report(fake, real)``: both, with ``checkerboard(real)`` as the floor.
 - ``make_metric(name, real_images)``: a ``metric(fake_images) -> float`` for a trainer.
 
 All functions take images as uint8 ``[N, H, W, 3]`` (0..255) or float in [-1, 1] (numpy or tf), converted
@@ -20,8 +24,9 @@ and checked by ``to_uint8`` (the same function as ``ganutils.viz.to_uint8``, wit
 naming the range seen; the reader's images (real, training, held-out) as floats with no negative value
 warn with ``ImageRangeWarning`` (probably [0, 1] data); a generator's samples never warn.
 One module per family: ``sliced_wasserstein`` (SWD), ``inception`` (FID, KID and the distances on
-features), ``factors`` (the factor classifier and factor distance); this package re-exports their public
-names and holds ``make_metric``. Importing it is cheap: TensorFlow/Keras are imported only where needed.
+features), ``factors`` (the factor classifier and factor distance), ``spectrum`` (power spectra); this
+package re-exports their public names and holds ``make_metric``. Importing it is cheap: TensorFlow/Keras
+are imported only where needed.
 """
 
 from __future__ import annotations
@@ -37,11 +42,14 @@ from .inception import (INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_MD5, INCEPTION
                         _fid_from_features, fid, frechet_distance, inception_features, kernel_inception_distance, kid)
 from .neighbours import coverage, memorisation, near_duplicates, nearest_distances
 from .sliced_wasserstein import SWD_MIN_IMAGES, SWD_MIN_SIZE, swd
+from .spectrum import (checkerboard, grid_bins, power_spectrum, radial_spectrum, spectrum_ratio,
+                       spectrum_report)
 
 __all__ = [
     "to_uint8", "swd", "frechet_distance", "kernel_inception_distance",
     "inception_features", "fid", "kid", "FactorClassifier", "factor_distance", "factor_coverage",
     "coverage", "make_metric", "memorisation", "near_duplicates", "nearest_distances",
+    "checkerboard", "grid_bins", "power_spectrum", "radial_spectrum", "spectrum_ratio", "spectrum_report",
     "COVERAGE_FACTORS", "SWD_MIN_IMAGES", "SWD_MIN_SIZE",
     "INCEPTION_WEIGHTS_FILE", "INCEPTION_WEIGHTS_URL", "INCEPTION_WEIGHTS_MD5",
 ]
