@@ -18,6 +18,9 @@ The original recipes come from blog posts the course follows (see the book's int
 Each has a ``*_modern`` variant: the same generator, trained with what the field found since (an EMA of
 the generator, DiffAugment, a discriminator without batch normalisation where a penalty needs it). Which
 options the modern variants use was measured on real photographs (``bench/time_to_quality.py``).
+
+Every recipe has an ``upsample`` setting, "transpose" (the blog recipes' stride-2 transposed convolutions)
+unless overridden with "resize" or "subpixel", the generators without a checkerboard (``ganutils.models``).
 """
 
 from __future__ import annotations
@@ -58,9 +61,12 @@ _SEEDS = {
 
 #: Defaults every recipe starts from: the plain 2016-era training. ``d_norm=None`` builds each model's own
 #: discriminator (batch norm for celeba28 and anime64, no normalisation for eyes128, celeba128 and celeba64);
-#: a recipe or an override that names a normalisation replaces it.
+#: a recipe or an override that names a normalisation replaces it. ``upsample``: how the generator doubles
+#: its images' size, ``ganutils.models.build``'s option: "transpose" (the recipes' stride-2 transposed
+#: convolutions, as written), "resize" (nearest neighbour + convolution, Odena et al. 2016) or "subpixel"
+#: (Shi et al. 2016, ICNR-initialised); e.g. ``recipes.get("anime64_modern", upsample="resize")``.
 _DEFAULTS = dict(d_steps=1, gradient_penalty=0.0, r1=0.0, ema=None, augment=None, d_norm=None,
-                 spectral_norm=False)
+                 spectral_norm=False, upsample="transpose")
 
 #: What the modern variants change (measured: see ``bench/time_to_quality.py`` and the modern-objectives
 #: chapter): the average of the generator's weights with StyleGAN's warm-up, and DiffAugment's three
