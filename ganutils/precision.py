@@ -14,7 +14,9 @@ So ``choose("auto")`` asks, in order:
    BF16, AVX-VNNI or AMX, off when ``TF_ENABLE_ONEDNN_OPTS=0``);
 4. a short probe really faster in bfloat16? One transposed convolution and one convolution, each with
    batch norm and leaky ReLU, forward and backward, timed in float32 and in mixed bfloat16, interleaved,
-   median of ``Probe.repeats``; bfloat16 must be at least ``min_speedup`` (1.15) times faster.
+   median of ``Probe.repeats``, in CPU seconds of this process (what the book's equal-time comparisons
+   spend, and what other processes on a shared machine do not inflate); bfloat16 must be at least
+   ``min_speedup`` (1.15) times faster.
 
 The answer is a ``Choice``: the Keras dtype policy and one line saying why, e.g. ``bfloat16: CPU
 has avx512_bf16, oneDNN on, probe ran 1.60x as fast as in float32``. The probe takes a few seconds
@@ -174,19 +176,28 @@ class Probe:
 
 @dataclasses.dataclass(frozen=True)
 class ProbeResult:
-    """Seconds per forward + backward pass of the probe, median over its repeats, in ``float32`` and in
-    ``bfloat16`` (mixed: float32 weights); ``seconds``: wall-clock time the whole probe took (building,
-    tracing and timing); ``probe``: the ``Probe`` that was run."""
+    """Seconds per forward + backward pass of the probe, median over its repeats: ``float32`` and
+    ``bfloat16`` (mixed: float32 weights) in CPU time of this process (all its threads), the currency of
+    the book's equal-CPU-time comparisons, which other processes on a shared machine do not inflate;
+    ``float32_wall`` and ``bfloat16_wall`` in wall-clock time. ``seconds``: wall-clock time the whole
+    probe took (building, tracing and timing); ``probe``: the ``Probe`` that was run."""
 
     float32: float
     bfloat16: float
+    float32_wall: float
+    bfloat16_wall: float
     seconds: float
     probe: Probe
 
     @property
     def speedup(self):
-        """float32 time / bfloat16 time: above 1 when bfloat16 is faster."""
+        """float32 CPU time / bfloat16 CPU time: above 1 when bfloat16 is faster."""
         return self.float32 / self.bfloat16
+
+    @property
+    def wall_speedup(self):
+        """float32 wall time / bfloat16 wall time."""
+        return self.float32_wall / self.bfloat16_wall
 
 
 _PROBE_CACHE: dict = {}
@@ -233,8 +244,8 @@ def _probe_step(spec, policy, index):
 
 def run_probe(spec=None, *, cache=True):
     """Time ``spec`` (a ``Probe``; ``None``: the default ``Probe()``) in float32 and in mixed bfloat16 on
-    this machine and return a ``ProbeResult`` (seconds per forward + backward pass, medians). Each
-    precision is traced and run once before timing; then ``spec.repeats`` timings of ``spec.steps``
+    this machine and return a ``ProbeResult`` (CPU and wall seconds per forward + backward pass, medians).
+    Each precision is traced and run once before timing; then ``spec.repeats`` timings of ``spec.steps``
     passes alternate between the two, so that a change in the machine's load hits both. With ``cache``
     the result is kept for the rest of the process, per ``spec``. Takes a few seconds with the default
     probe. Raises ``ValueError`` for a bad ``spec``."""
@@ -247,17 +258,19 @@ def run_probe(spec=None, *, cache=True):
     runs = {p: _probe_step(spec, p, i) for i, p in enumerate(("float32", "mixed_bfloat16"))}
     for step, x in runs.values():
         float(step(x))   # trace, create oneDNN primitives
-    times = {p: [] for p in runs}
+    cpu, wall = {p: [] for p in runs}, {p: [] for p in runs}
     for r in range(spec.repeats):
         for p in (runs if r % 2 == 0 else reversed(list(runs))):
             step, x = runs[p]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(spec.steps):
                 out = step(x)
             float(out)   # wait for the result
-            times[p].append((time.perf_counter() - t0) / spec.steps)
-    result = ProbeResult(float32=statistics.median(times["float32"]),
-                         bfloat16=statistics.median(times["mixed_bfloat16"]),
+            cpu[p].append((time.process_time() - c0) / spec.steps)
+            wall[p].append((time.perf_counter() - t0) / spec.steps)
+    med = statistics.median
+    result = ProbeResult(float32=med(cpu["float32"]), bfloat16=med(cpu["mixed_bfloat16"]),
+                         float32_wall=med(wall["float32"]), bfloat16_wall=med(wall["mixed_bfloat16"]),
                          seconds=time.perf_counter() - t_start, probe=spec)
     if cache:
         _PROBE_CACHE[spec] = result

@@ -31,7 +31,8 @@ def machine(monkeypatch, *, gpu=False, flags=AVX512_BF16, onednn=(True, "TensorF
         probes.append(spec)
         if speedup is None:
             raise AssertionError("the probe should not run here")
-        return P.ProbeResult(float32=0.2 * speedup, bfloat16=0.2, seconds=3.0, probe=spec or P.Probe())
+        return P.ProbeResult(float32=0.2 * speedup, bfloat16=0.2, float32_wall=0.1, bfloat16_wall=0.1,
+                             seconds=3.0, probe=spec or P.Probe())
     monkeypatch.setattr(P, "run_probe", fake_probe)
     return probes
 
@@ -224,7 +225,8 @@ def test_probe_times_both_precisions_and_leaves_the_session_alone():
     result = P.run_probe(spec, cache=False)
     after = keras.layers.Conv2D(1, 1, kernel_initializer="zeros").name
     assert result.float32 > 0 and result.bfloat16 > 0 and result.speedup > 0
-    assert result.seconds >= (result.float32 + result.bfloat16) * spec.steps * spec.repeats
+    assert result.float32_wall > 0 and result.bfloat16_wall > 0 and result.wall_speedup > 0
+    assert result.seconds >= (result.float32_wall + result.bfloat16_wall) * spec.steps * spec.repeats
     assert result.probe == spec
     assert keras.config.dtype_policy().name == policy
     assert random.getstate() == state
