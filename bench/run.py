@@ -1,6 +1,7 @@
 """Benchmark the training engine against the seed's way of training, on this machine.
 
     python bench/run.py [--quick] [--options] [--repeats R] [--precision-steps N] [--widths book,1]
+    python bench/run.py --kernels anime64 [--width 1]
 
 Everything is measured in the same run, and reported as ratios against a baseline
 measured alongside it (machines are noisy; ratios travel, seconds do not):
@@ -15,10 +16,11 @@ measured alongside it (machines are noisy; ratios travel, seconds do not):
   ``sample_from_dataset`` on the same folder (from bench/input_pipeline.py).
 - peak_rss_mb: the process's peak resident memory.
 - float32_over_mixed: seconds per step in float32 / in mixed precision (bfloat16 on a CPU, float16 on
-  a GPU), same model: above 1 when mixed precision is faster. Both are timed in turns, ``--repeats``
-  (5) timings of ``--precision-steps`` (20; 3 with ``--quick``, a smoke check rather than a
-  measurement) steps each, alternating which goes first, and the medians compared: a change in the
-  machine's load hits both.
+  a GPU), same model: above 1 when mixed precision is faster (``_cpu``: the same in CPU seconds of
+  this process, which other processes on a shared machine do not inflate). Both are timed in turns,
+  ``--repeats`` (5) timings of ``--precision-steps`` (20; 3 with ``--quick``, a smoke check rather
+  than a measurement) steps each, alternating which goes first, and the medians compared: a change
+  in the machine's load hits both.
 
 It also prints the CPU (model, bfloat16 units, oneDNN) and what ``ganutils.precision.choose("auto")``
 decides here, with its probe's timings and how long the probe took. ``--options`` times every model at
@@ -27,6 +29,10 @@ XLA and in mixed precision, the same interleaved way, and puts each float32/mixe
 ``ganutils.precision``'s probe predicts at that model's heaviest convolution, in the JSON. On 2 CPU
 cores the full ``--options`` table takes most of an hour (eyes128 at width 1 alone about 25 minutes):
 ``--widths book`` skips width 1.
+
+``--kernels MODEL`` instead lists the oneDNN kernels (``ONEDNN_VERBOSE=1``) that one training step of
+MODEL runs in float32 and in mixed precision, with their milliseconds, heaviest first: where bfloat16
+gains and where it does not, and any fallback to a reference or gemm implementation.
 
 The last line printed is one JSON object with these figures.
 """
@@ -134,20 +140,23 @@ def interleaved(engines, steps, repeats):
     """Median seconds per step of each of ``engines`` (label -> (trainer, dataset)), timed in turns:
     after 2 warm-up steps each (tracing, caches), ``repeats`` rounds in which every trainer trains
     ``steps`` steps, the order reversed every other round, so that the machine's load changes hit all
-    of them. Returns ``{label: (median, [seconds per step of each round])}``."""
+    of them. Returns ``{label: (median wall s/step, [wall s/step of each round], median CPU s/step)}``;
+    CPU time is this process's (all threads), which other processes on the machine do not inflate."""
     import statistics
     for t, ds in engines.values():
         t.fit(ds, int(t.step.numpy()) + 2, progress=False)
-    times = {label: [] for label in engines}
+    wall, cpu = {label: [] for label in engines}, {label: [] for label in engines}
     labels = list(engines)
     for r in range(repeats):
         for label in (labels if r % 2 == 0 else labels[::-1]):
             t, ds = engines[label]
             start = int(t.step.numpy())
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             t.fit(ds, start + steps, progress=False)
-            times[label].append((time.perf_counter() - t0) / steps)
-    return {label: (statistics.median(v), v) for label, v in times.items()}
+            wall[label].append((time.perf_counter() - t0) / steps)
+            cpu[label].append((time.process_time() - c0) / steps)
+    return {label: (statistics.median(wall[label]), wall[label], statistics.median(cpu[label]))
+            for label in engines}
 
 
 def book_width(name):
@@ -180,6 +189,7 @@ def options_table(steps, repeats, widths=("book", "1"), batch=64):
             timed = interleaved(engines, steps, repeats)
             row = {f"{label}_s_per_step": round(timed[label][0], 4) for label in timed}
             row["float32_over_mixed"] = round(timed["float32"][0] / timed["mixed"][0], 3)
+            row["float32_over_mixed_cpu"] = round(timed["float32"][2] / timed["mixed"][2], 3)
             row["probe_speedup"] = round(probe.speedup, 3)
             row["probe"] = {k: getattr(probe.probe, k) for k in ("batch", "size", "channels", "kernel")}
             rows[f"{name}@{width:g}"] = row
@@ -204,11 +214,114 @@ def machine_report():
     print(f"precision.choose('auto'): {choice}", flush=True)
     if choice.probe is not None:
         p = choice.probe
-        print(f"  probe: {p.float32 * 1e3:.1f} ms float32, {p.bfloat16 * 1e3:.1f} ms bfloat16 per forward + "
-              f"backward pass (median of {p.probe.repeats}); the probe took {p.seconds:.1f} s", flush=True)
-        out.update(probe_float32_s=round(p.float32, 5), probe_bfloat16_s=round(p.bfloat16, 5),
-                   probe_speedup=round(p.speedup, 3), probe_seconds=round(p.seconds, 2))
+        print(f"  probe: CPU {p.float32 * 1e3:.1f} ms float32, {p.bfloat16 * 1e3:.1f} ms bfloat16 per "
+              f"forward + backward pass (wall {p.float32_wall * 1e3:.1f}, {p.bfloat16_wall * 1e3:.1f}; "
+              f"medians of {p.probe.repeats}); the probe took {p.seconds:.1f} s", flush=True)
+        out.update(probe_float32_cpu_s=round(p.float32, 5), probe_bfloat16_cpu_s=round(p.bfloat16, 5),
+                   probe_speedup=round(p.speedup, 3), probe_wall_speedup=round(p.wall_speedup, 3),
+                   probe_seconds=round(p.seconds, 2))
     return out
+
+
+KERNEL_MARK = "=== ganbench step:"
+
+
+def kernel_child(name, width, steps=3, batch=64):
+    """In a child process started with ``ONEDNN_VERBOSE=1``: build ``name`` in float32 and in mixed
+    precision, train each for 2 warm-up steps on constant batches, then ``steps`` steps of each in
+    turns, each step after a line ``KERNEL_MARK <precision>`` (oneDNN logs every primitive it runs to
+    stdout) and followed by a line with its wall and CPU seconds."""
+    import tensorflow as tf
+    from ganutils import models
+    from ganutils.train import GANTrainer
+    r = models.RECIPES[name]
+    size = r["image_size"]
+    real = tf.random.stateless_uniform([batch, size, size, 3], seed=[0, 1], minval=-1, maxval=1)
+    z = tf.random.stateless_normal([batch, r["latent_dim"]], seed=[0, 2])
+    u = tf.random.stateless_uniform([batch], seed=[0, 3])
+    fns = {}
+    for mode in ("float32", "mixed"):
+        g, d = models.build(name, seed=0, width=width, mixed_precision=mode == "mixed")
+        t = GANTrainer(g, d, labels=r["labels"], g_optimizer=r["g_optimizer"],
+                       d_optimizer=r["d_optimizer"])
+        fns[mode] = tf.function(t.train_step)
+        for _ in range(2):
+            float(fns[mode](real, z, u, u)["d_loss"])
+    for i in range(steps):
+        for mode in (("float32", "mixed") if i % 2 == 0 else ("mixed", "float32")):
+            print(f"{KERNEL_MARK} {mode}", flush=True)
+            t0, c0 = time.perf_counter(), time.process_time()
+            float(fns[mode](real, z, u, u)["d_loss"])
+            print(f"step_seconds {time.perf_counter() - t0} {time.process_time() - c0}", flush=True)
+
+
+def parse_onednn(text):
+    """The child's output: ``{precision: ({(problem, kind, prop): [median ms per step, impl, data
+    type]}, (median wall s/step, median CPU s/step))}``."""
+    import statistics
+    steps = {}   # precision -> list of (rows, seconds) per step
+    current = None
+    for line in text.splitlines():
+        if line.startswith(KERNEL_MARK):
+            current = ({}, [])
+            steps.setdefault(line[len(KERNEL_MARK):].strip(), []).append(current)
+        elif current is None:
+            continue
+        elif line.startswith("step_seconds "):
+            current[1].extend(float(v) for v in line.split()[1:3])
+        elif line.startswith("onednn_verbose,") and ",primitive,exec," in line:
+            f = line.split(",")
+            kind, impl, prop, mds, problem, ms = f[5], f[6], f[7], f[8], f[-2], float(f[-1])
+            dtype = mds.split(":")[1] if ":" in mds else "?"
+            row = current[0].setdefault((problem, kind, prop), [0.0, impl, dtype])
+            row[0] += ms
+    out = {}
+    for mode, per_step in steps.items():
+        keys = {k for rows, _ in per_step for k in rows}
+        med = {k: [statistics.median(rows.get(k, [0.0])[0] for rows, _ in per_step),
+                   *next(rows[k][1:] for rows, _ in per_step if k in rows)] for k in keys}
+        seconds = tuple(statistics.median(sec[i] for _, sec in per_step) for i in (0, 1))
+        out[mode] = (med, seconds)
+    return out
+
+
+def kernel_table(name, width=1.0, steps=3):
+    """Print which oneDNN kernel runs each primitive of a training step of ``name`` in float32 and in
+    mixed precision, and its milliseconds per step in each (medians of ``steps`` steps, the two
+    precisions in turns in one process), heaviest first; reference implementations and gemm-based
+    convolutions are marked as fallbacks (slow paths). Returns the rows for the JSON."""
+    import os
+    import subprocess
+    env = dict(os.environ, ONEDNN_VERBOSE="1", TF_CPP_MIN_LOG_LEVEL="3")
+    child = [sys.executable, __file__, "--kernel-child", name, str(width), str(steps)]
+    proc = subprocess.run(child, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the child process failed:\n{proc.stderr[-3000:]}")
+    out = parse_onednn(proc.stdout)
+    (f32, (f32_wall, f32_cpu)), (mix, (mix_wall, mix_cpu)) = out["float32"], out["mixed"]
+    print(f"{name} at width {width:g}, batch 64, median of {steps} training steps in turns: float32 "
+          f"{f32_wall:.3f} s wall {f32_cpu:.3f} s CPU, mixed {mix_wall:.3f} s wall {mix_cpu:.3f} s CPU")
+    for label, rows in (("float32", f32), ("mixed", mix)):
+        by_kernel = {}
+        for (_, kind, prop), (ms, impl, _) in rows.items():
+            by_kernel[(kind, prop, impl)] = by_kernel.get((kind, prop, impl), 0.0) + ms
+        print(f"  oneDNN time by kernel, {label} ({sum(by_kernel.values()):.0f} ms per step):")
+        for (kind, prop, impl), ms in sorted(by_kernel.items(), key=lambda kv: -kv[1]):
+            slow = "ref" in impl or (kind == "convolution" and "gemm" in impl)
+            print(f"    {ms:8.1f} ms  {kind} {prop} {impl}{'   <- fallback' if slow else ''}")
+    print(f"  {'f32 ms':>8s} {'mixed ms':>8s} {'ratio':>6s}  primitive (problem), mixed kernel")
+    table = []
+    for key in sorted(set(f32) | set(mix), key=lambda k: -(f32.get(k, [0])[0])):
+        a, b = f32.get(key, [0.0, "-", "-"]), mix.get(key, [0.0, "-", "-"])
+        if max(a[0], b[0]) < 1.0:
+            continue
+        ratio = a[0] / b[0] if b[0] else float("nan")
+        print(f"  {a[0]:8.1f} {b[0]:8.1f} {ratio:6.2f}  {key[1]} {key[2]} {key[0]}, {b[1]} ({b[2]})")
+        table.append({"problem": key[0], "kind": key[1], "prop": key[2], "float32_ms": round(a[0], 2),
+                      "mixed_ms": round(b[0], 2), "float32_impl": a[1], "mixed_impl": b[1],
+                      "mixed_dtype": b[2]})
+    return {"model": name, "width": width, "float32_s_per_step": f32_wall, "mixed_s_per_step": mix_wall,
+            "float32_cpu_s_per_step": f32_cpu, "mixed_cpu_s_per_step": mix_cpu, "primitives": table}
 
 
 def main(argv=None):
@@ -223,7 +336,19 @@ def main(argv=None):
                    help="steps per timing of the precision comparison (default 20; 3 with --quick)")
     p.add_argument("--widths", default="book,1",
                    help="--options: 'book' (the book run's width per model), '1', or 'book,1' (default)")
+    p.add_argument("--kernels", metavar="MODEL",
+                   help="only list the oneDNN kernels of one training step of MODEL (e.g. anime64) in "
+                        "float32 and mixed precision, with their times (ONEDNN_VERBOSE), and exit")
+    p.add_argument("--width", type=float, default=1.0, help="--kernels: the model's width (default 1)")
+    p.add_argument("--kernel-child", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.kernel_child:
+        name, width, steps = args.kernel_child
+        return kernel_child(name, float(width), int(steps))
+    if args.kernels:
+        rows = kernel_table(args.kernels, args.width)
+        print(json.dumps(rows))
+        return rows
     widths = tuple(w.strip() for w in args.widths.split(","))
     if not widths or any(w not in ("book", "1") for w in widths):
         p.error(f"--widths takes 'book', '1' or 'book,1', got {args.widths!r}")
@@ -278,6 +403,7 @@ def main(argv=None):
         "step_speedup_vs_seed_mixed": round(seed_s / mixed_s, 3),
         "engine_mixed_s_per_step": round(mixed_s, 4),
         "float32_over_mixed": round(eng_s / mixed_s, 3),
+        "float32_over_mixed_cpu": round(timed["float32"][2] / timed["mixed"][2], 3),
         "engine_s_per_step_rounds": [round(x, 4) for x in timed["float32"][1]],
         "engine_mixed_s_per_step_rounds": [round(x, 4) for x in timed["mixed"][1]],
         "engine_gflops_per_s": round(flops / eng_s / 1e9, 2),
