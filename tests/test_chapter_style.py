@@ -83,3 +83,48 @@ def test_exercises_are_labelled_per_chapter(path):
     labels = re.findall(r"^:label: (\S+)", md, re.M)
     number = int(path.stem[:2])
     assert labels and all(label.startswith(f"ch{number}-") for label in labels), labels
+
+
+# A line that starts like a list item ("1. ", "- ", "+ ", "* ") right after a line of running text that
+# does not end a sentence: Markdown starts a list there that nobody wrote (chapter 8 once rendered
+# "... stretch its input by more than" / "1. Keras 3 has it ..." as a numbered list).
+LIST_ITEM = re.compile(r"^(1[.)]|[-+*])\s+\S")
+
+
+def stray_list_items(markdown):
+    """(previous line, line) pairs where a wrapped sentence would start a list; fences and display
+    math ($$ ... $$) are left alone."""
+    found, fence, math = [], False, False
+    lines = markdown.splitlines()
+    for prev, line in zip([""] + lines, lines):
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            fence = not fence
+            continue
+        if not fence and stripped.startswith("$$"):
+            math = not (math or stripped.endswith("$$") and len(stripped) > 2)
+            continue
+        if fence or math or not LIST_ITEM.match(line):
+            continue
+        before = prev.rstrip()
+        if (not before or re.match(r"^\s*(\d+[.)]|[-+*])\s", prev) or prev[:1] in " \t:#|<{`"
+                or before.endswith((".", ":", "!", "?"))):
+            continue
+        found.append((before[-50:], line[:50]))
+    return found
+
+
+def test_the_stray_list_check_finds_a_wrapped_sentence():
+    assert stray_list_items("no layer can stretch its input by more than\n1. Keras 3 has it") == [
+        ("no layer can stretch its input by more than", "1. Keras 3 has it")]
+    assert stray_list_items("the grids of\n+ EMA + DiffAugment") != []
+    assert stray_list_items("Three things:\n1. one\n2. two\n\n- a\n- b") == []
+    assert stray_list_items("$$\nx = a\n+ b\n$$") == []
+
+
+@pytest.mark.parametrize("path", CHAPTERS + sorted((ROOT / "book").glob("*.md")), ids=lambda p: p.stem)
+def test_no_sentence_wraps_into_a_list_nobody_wrote(path):
+    sources = ([c.source for c in cells(path, "markdown")] if path.suffix == ".ipynb"
+               else [path.read_text(encoding="utf-8")])
+    found = [pair for source in sources for pair in stray_list_items(source)]
+    assert not found, f"{path.name}: a wrapped line starts a list (reflow it): {found}"
