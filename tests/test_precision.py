@@ -19,7 +19,7 @@ def _fresh_state(monkeypatch):
     monkeypatch.setattr(P, "_PROBE_CACHE", {})
 
 
-def machine(monkeypatch, *, gpu=False, flags=AVX512_BF16, onednn=(True, "TensorFlow says so"), speedup=None):
+def machine(monkeypatch, *, gpu=False, flags=AVX512_BF16, onednn=(True, "default"), speedup=None):
     """Mock what ``choose`` looks at; returns the list of probes run. ``flags=None``: no /proc/cpuinfo."""
     probes = []
     monkeypatch.setattr(P, "gpu_present", lambda: gpu)
@@ -77,7 +77,10 @@ def test_onednn_without_tensorflows_answer_follows_its_rule(monkeypatch, env, fl
 def test_onednn_asks_tensorflow_first(monkeypatch):
     monkeypatch.setattr(P, "_tensorflow_onednn", lambda: False)
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")   # read by TensorFlow once, at start: its answer wins
-    assert P.onednn_enabled() == (False, "TensorFlow says so")
+    assert P.onednn_enabled() == (False, "TF_ENABLE_ONEDNN_OPTS=1")
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
+    monkeypatch.setattr(P, "_tensorflow_onednn", lambda: True)
+    assert P.onednn_enabled() == (True, "TensorFlow's default for this CPU")
 
 
 # ------------------------------------------------------------------------------------- choose("auto")
