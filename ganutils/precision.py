@@ -3,8 +3,8 @@
 Mixed precision keeps the weights in float32 and computes in a 16-bit type. On a GPU that is float16 and
 nearly always faster. On a CPU it is bfloat16, and whether it is faster depends on the CPU and on the
 shapes: only CPUs with bfloat16 units (Intel's AMX, ``amx_bf16``, or AVX-512 BF16, ``avx512_bf16``: Intel
-Cooper Lake and later, AMD Zen 4 and later) run bfloat16 convolutions fast, only through oneDNN, and
-even then some kernels gain nothing (the 64x64 anime model's weight gradients, see ``bench/run.py``).
+Cooper Lake, Sapphire Rapids and later, AMD Zen 4 and later) run bfloat16 convolutions fast, only through
+oneDNN, and even then some kernels gain little (weight gradients: ``python bench/run.py --kernels``).
 So ``choose("auto")`` asks, in order:
 
 1. a GPU visible? mixed float16 (as ``ganutils.models.mixed_policy`` does);
@@ -293,6 +293,7 @@ class Choice:
 
     @property
     def policy(self):
+        """The Keras dtype policy name: ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``."""
         return _POLICIES[self.dtype]
 
     @property
