@@ -210,7 +210,7 @@ class Comparison:
 
 
 def compare_recipes(recipes, train, held_out, *, cpu_seconds=None, seeds=(0, 1), width=1.0,
-                    mixed_precision=False, out_dir=None, flip=False, n_samples=64, probes=None, evals=8,
+                    mixed_precision="auto", out_dir=None, flip=False, n_samples=64, probes=None, evals=8,
                     verbose=True, steps=None):
     """Train each recipe once per seed for ``cpu_seconds`` of training CPU time and score them.
 
@@ -226,7 +226,9 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds=None, seeds=(0, 1),
     they came from); floats outside [-1.05, 1.05] (0..255 floats, say) raise ``ValueError`` naming the
     range seen, and floats with no negative value warn with ``ImageRangeWarning`` (probably [0, 1] data:
     pass ``x * 2 - 1``), before any training. ``width``: channel multiplier of the recipes' networks;
-    ``mixed_precision``: bfloat16 compute on a CPU. ``flip``: mirror training images at random.
+    ``mixed_precision``: ``"auto"`` (16-bit compute where it is faster on this machine:
+    ``ganutils.precision.choose``), ``True`` or ``False``, decided once for every run (each run's spec
+    records whether it was mixed). ``flip``: mirror training images at random.
     ``out_dir`` (``~`` is the home folder): each run saves ``result.json``, ``samples.npy`` and
     ``generator.npz`` (the weights of the generator it samples with, float32) in
     ``out_dir/<recipe>-seed<k>``, and a later call with the same run (same :func:`run_spec` and the
@@ -237,10 +239,11 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds=None, seeds=(0, 1),
     Raises ``ValueError`` for an unknown recipe, a recipe whose image size is not the images', or too
     few held-out images.
     """
-    from . import metrics, recipes as recipe_book
+    from . import metrics, precision, recipes as recipe_book
 
     if (cpu_seconds is None) == (steps is None):
         raise ValueError("give exactly one budget: cpu_seconds=... or steps=...")
+    mixed = precision.choose(mixed_precision).mixed   # decided once: every run of it in one precision
     train = _images(train, "compare_recipes' training images")
     held_out = _images(held_out, "compare_recipes' held-out images")
     size = train.shape[1]
@@ -261,12 +264,14 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds=None, seeds=(0, 1),
         recipe = recipe_book.get(base, **overrides)
         for seed in seeds:
             spec = run_spec(name, seed, width=width, cpu_seconds=cpu_seconds, steps=steps,
-                            mixed_precision=mixed_precision, train=train, held_out=held_out, flip=flip,
+                            mixed_precision=mixed, train=train, held_out=held_out, flip=flip,
                             probes=probes or (), evals=evals)
             if (base, overrides) != (name, {}):
                 spec.update(base=base, overrides=overrides)
             # the recipe's settings themselves: a saved run of a recipe since changed is not reused
             spec["settings"] = {k: v for k, v in recipe.items() if k not in ("what", "name", "family")}
+            if spec["settings"].get("upsample") == "transpose":   # the recipes' layers, as before the option
+                del spec["settings"]["upsample"]                    # existed: runs saved then are still reused
             batch = recipe["batch_size"]
             if batch > len(train):        # a handful of photos (a test, a small folder)
                 spec["batch_size"] = len(train)
@@ -360,7 +365,8 @@ def score_run(trainer, held_out, *, folder=None, spec=None, n_samples=64, steps=
         r = trainer.recipe
         spec = {"recipe": r["name"], "seed": int(r["seed"]), "width": float(r["width"]),
                 "mixed_precision": bool(r["mixed_precision"]), "steps": int(steps),
-                "held_out": [n_eval, _fingerprint(held_out)]}
+                "held_out": [n_eval, _fingerprint(held_out)],
+                "settings": {"upsample": r.get("upsample", "transpose")}}   # how to rebuild its generator
     which = "raw" if trainer.ema is None else "ema"
     model = trainer.generator if which == "raw" else trainer._ema_model()
     z = trainer.noise(-3, n_eval, stream=13)

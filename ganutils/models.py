@@ -84,8 +84,10 @@ def build(name, *, latent_dim=None, width=1.0, seed=None, mixed_precision=False,
 
     ``latent_dim`` defaults to the recipe's; ``width`` multiplies every layer's channel
     count (0.25 gives a quick model for tests, 1.0 is the recipe's size); ``seed`` makes
-    the initial weights reproducible. ``mixed_precision=True`` computes in float16 on a
-    GPU (bfloat16 on a CPU) with float32 weights; outputs stay float32.
+    the initial weights reproducible. ``mixed_precision``: ``False`` keeps the session's dtype policy
+    (float32 unless the reader changed it); ``True`` computes in float16 on a GPU (bfloat16 on a CPU) with
+    float32 weights; ``"auto"`` lets ``ganutils.precision.choose`` decide (mixed only where it is faster on
+    this machine; it prints why, once); a ``precision.Choice`` is used as it is. Outputs stay float32.
     ``d_norm``: the discriminator's normalisation after each convolution but the first:
     ``None`` (the recipe's own), ``"batch"``, ``"layer"`` (over height, width and channels) or
     ``"none"``; ``spectral_norm=True`` wraps D's convolutions and dense layer in spectral
@@ -128,10 +130,12 @@ def build(name, *, latent_dim=None, width=1.0, seed=None, mixed_precision=False,
                 "anime64": (_anime64_g, _anime64_d), "celeba128": (_celeba128_g, _celeba128_d),
                 "celeba64": (_celeba64_g, _celeba64_d)}
     make_g, make_d = builders[name]
+    from . import precision
+    choice = precision.choose(mixed_precision)   # ValueError for an unknown mode, before building
     keras = _keras()
     previous = keras.config.dtype_policy()
-    if mixed_precision:
-        keras.config.set_dtype_policy(mixed_policy())
+    if choice.mixed:
+        keras.config.set_dtype_policy(choice.policy)   # only while building: restored below
     try:
         g = make_g(latent_dim, width, seed, _Upsampler(upsample, upsample_kernel, seed))
         d = make_d(RECIPES[name]["image_size"], width, None if seed is None else seed + 1,
@@ -270,8 +274,8 @@ def _custom_objects():
 
 def mixed_policy():
     """'mixed_float16' where a GPU is visible, else 'mixed_bfloat16' (CPUs lack fast float16)."""
-    import tensorflow as tf
-    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+    from . import precision
+    return precision.choose(True).policy
 
 
 # --- dcgan28: 28x28 CelebA DCGAN (a TensorFlow 1 blog recipe, ported) -----------------------------

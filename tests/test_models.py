@@ -313,8 +313,6 @@ def test_conv_flops_counts_each_upsample_option():
     assert flops["resize"] / flops["transpose"] == pytest.approx(1.92, abs=0.01)
 
 
-@pytest.mark.xfail(strict=True, reason="GANTrainer.from_recipe (ganutils/train.py) does not pass the recipe's "
-                   "upsample to models.build yet: it needs upsample=r['upsample']")
 def test_a_recipe_s_upsample_reaches_the_generator():
     from ganutils.train import GANTrainer
     g = GANTrainer.from_recipe("anime64", width=0.125, upsample="resize").generator
