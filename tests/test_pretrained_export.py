@@ -105,3 +105,19 @@ def test_export_reads_and_writes_paths_under_home(run_dir, tmp_path, monkeypatch
                              swd=1.0, floor=0.5, folder="~/pkg")
     assert json.loads((home / "pkg" / "manifest.json").read_text())["g"]["file"] == card["file"]
     assert (home / "pkg" / "g.npz").exists() and not (tmp_path / "~").exists()
+
+
+def test_a_generator_with_resize_upsampling_is_exported_with_its_option_and_loads_as_it(tmp_path, monkeypatch):
+    """The card records how the generator doubles its maps; load() builds that generator (a card without
+    the key means the recipes' transposed convolutions)."""
+    from ganutils.train import GANTrainer
+    trainer = GANTrainer.from_recipe("dcgan28", width=0.125, seed=0, upsample="resize")
+    held = data.synthetic("faces", 16, size=28, seed=4)[0]
+    compare.score_run(trainer, held, folder=tmp_path / "run", n_samples=16, cpu_s=1.0)
+    card = _export(tmp_path / "run", tmp_path)
+    assert card["upsample"] == "resize"
+    monkeypatch.setattr(pretrained, "HERE", tmp_path / "pkg")
+    g = pretrained.load("g")
+    assert g.get_layer("up1_resize") is not None
+    z = trainer.noise(0, 4)
+    np.testing.assert_allclose(g(z).numpy(), trainer.generator(z).numpy(), atol=0.01)

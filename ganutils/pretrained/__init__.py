@@ -92,9 +92,9 @@ def fidelity(name):
     return max(abs(a - b) for k in ("mean", "std") for a, b in zip(now[k], c["check"][k]))
 
 
-def _build(model, latent_dim, width, weights, source):
+def _build(model, latent_dim, width, weights, source, upsample="transpose"):
     from .. import models
-    g, _ = models.build(model, latent_dim=latent_dim, width=width, seed=0)
+    g, _ = models.build(model, latent_dim=latent_dim, width=width, seed=0, upsample=upsample)
     shapes = [tuple(w.shape) for w in g.get_weights()]
     if shapes != [w.shape for w in weights]:
         raise ValueError(f"{source} does not fit the {model} generator at width {width}: "
@@ -104,11 +104,13 @@ def _build(model, latent_dim, width, weights, source):
 
 
 def load(name):
-    """Generator ``name`` as a float32 Keras model (latent ``[B, latent_dim]`` -> images in [-1, 1])."""
+    """Generator ``name`` as a float32 Keras model (latent ``[B, latent_dim]`` -> images in [-1, 1]), built
+    with the card's ``upsample`` option (``models.build``; cards without one: ``"transpose"``)."""
     c = card(name)
     with np.load(HERE / c["file"]) as f:
         weights = [f[f"arr_{i}"].astype(np.float32) for i in range(len(f.files))]
-    return _build(c["model"], c["latent_dim"], c["width"], weights, c["file"])
+    return _build(c["model"], c["latent_dim"], c["width"], weights, c["file"],
+                  upsample=c.get("upsample", "transpose"))
 
 
 def _weight_names(model):
@@ -167,7 +169,9 @@ def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter
     result = json.loads((run_dir / "result.json").read_text())
     with np.load(run_dir / "generator.npz") as f:
         full = [f[f"arr_{i}"] for i in range(len(f.files))]
-    exported = _build(result["model"], result["latent_dim"], result["spec"]["width"], full, run_dir)
+    spec = result["spec"]
+    upsample = spec.get("settings", {}).get("upsample", "transpose")
+    exported = _build(result["model"], result["latent_dim"], spec["width"], full, run_dir, upsample=upsample)
     names = _weight_names(exported)
     weights, in_float32, max_error = _half(full, names, run_dir)
     buf = io.BytesIO()
@@ -177,9 +181,9 @@ def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter
                          f"{MAX_BYTES / 2**20:.0f} MB package data may hold: export a narrower generator "
                          f"(a smaller width)")
     write_bytes(folder / f"{name}.npz", buf.getvalue())
-    spec = result["spec"]
     c = {"file": f"{name}.npz", "chapter": chapter, "model": result["model"],
-         "latent_dim": result["latent_dim"], "width": spec["width"], "recipe": spec["recipe"],
+         "latent_dim": result["latent_dim"], "width": spec["width"], "upsample": upsample,
+         "recipe": spec["recipe"],
          "seed": spec["seed"], "generator": result["generator"], "steps": result["steps"],
          "cpu_seconds": result["cpu_s"], "mixed_precision": spec["mixed_precision"],
          "data": data, "terms": terms, "swd": round(float(swd), 1), "floor": round(float(floor), 1),
