@@ -14,6 +14,7 @@ kernel (:func:`declared` reads them from the cell's source without running it).
 
 Kinds: :data:`Count` (whole number >= 0), :data:`Size` (whole number >= 1), :data:`Positive`
 (number > 0), :data:`Number`, :data:`Fraction` (number in [0, 1]), :data:`Flag` (bool),
+:data:`Precision` (``"auto"`` or a bool),
 :data:`Text`, :func:`OneOf`, :data:`Crop`, :data:`DataSource` (an embedded kind name, a named
 real dataset such as ``"celeba"``, or an existing folder / glob / .zip / .npy of images),
 :data:`CacheFile` (None or a ``.npy`` path) and :data:`OutDir` (a folder path). Paths starting with
@@ -31,7 +32,7 @@ import zipfile
 from pathlib import Path
 
 __all__ = ["ParameterError", "Kind", "check", "declared", "OneOf", "Count", "Size", "Positive", "Number",
-           "Fraction", "Flag", "Text", "Crop", "DataSource", "CacheFile", "OutDir"]
+           "Fraction", "Flag", "Precision", "Text", "Crop", "DataSource", "CacheFile", "OutDir"]
 
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
@@ -236,6 +237,17 @@ Positive = Kind("Positive", "a number > 0", _positive)
 Fraction = Kind("Fraction", "a number from 0 to 1", _fraction)
 #: True or False; also accepts 1/0 and the strings "true"/"false", "yes"/"no", "on"/"off".
 Flag = Kind("Flag", "True or False", _flag)
+
+
+def _precision(value):
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    return _flag(value)
+
+
+#: Mixed precision: ``"auto"`` (16-bit compute where this machine runs it faster: ``ganutils.precision``),
+#: ``True`` (always) or ``False`` (never).
+Precision = Kind("Precision", "'auto', True or False", _precision)
 #: Any string.
 Text = Kind("Text", "a string", _text)
 #: Where images come from: an embedded kind ("faces", "eyes", "anime"), a named real dataset downloaded on

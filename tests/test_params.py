@@ -10,7 +10,7 @@ from ganutils import params
 from ganutils.data.files import CROPS
 from ganutils.data.procedural import KINDS
 from ganutils.params import (CacheFile, Count, Crop, DataSource, Flag, Fraction, OutDir, ParameterError,
-                             Positive, Size, Text)
+                             Positive, Precision, Size, Text)
 
 
 def checked(kind, value):
@@ -73,6 +73,12 @@ def test_other_kinds_refuse_what_they_cannot_take(kind, value):
 def test_flag_spellings():
     assert [checked(Flag, v) for v in (True, 1, "True", "yes", "on")] == [True] * 5
     assert [checked(Flag, v) for v in (False, 0, "false", "No", "off")] == [False] * 5
+
+
+def test_precision_takes_auto_or_a_flag():
+    assert [checked(Precision, v) for v in ("auto", " AUTO", True, "yes", False, "off")] == [
+        "auto", "auto", True, True, False, False]
+    assert refused(Precision, "bf16").startswith("parameter x = 'bf16': expected 'auto', True or False")
 
 
 def test_crop_choices_are_the_loaders():
