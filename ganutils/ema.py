@@ -57,11 +57,30 @@ class GeneratorEMA:
         h = tf.minimum(self.half_life, tf.maximum(self.rampup * step, 1e-8))
         return tf.pow(0.5, 1.0 / h)
 
-    def build(self, generator):
-        """Copy ``generator`` (architecture and weights) into ``self.model``."""
+    def build(self, generator, latent_dim=None):
+        """Copy ``generator`` (architecture and weights) into ``self.model``.
+
+        Functional and Sequential generators are cloned as they are; a subclassed one is rebuilt from
+        its ``get_config()`` (Keras records the constructor's plain arguments) and, when the copy has
+        no weights yet, called once on zeros ``[1, latent_dim]``. Raises ``ValueError``, saying how to
+        fix it, when the generator cannot be copied that way."""
         import keras
-        self.model = keras.models.clone_model(generator)
-        self.model.set_weights(generator.get_weights())
+        import tensorflow as tf
+        fix = ("give the generator's class a get_config() returning its constructor arguments (or build "
+               "it with the functional API), or train without an EMA (ema=None)")
+        try:
+            model = keras.models.clone_model(generator)
+            if len(model.weights) != len(generator.weights) and latent_dim:
+                model(tf.zeros([1, int(latent_dim)]), training=False)
+            model.set_weights(generator.get_weights())
+        except Exception as e:  # noqa: BLE001 - Keras raises several kinds for models it cannot rebuild
+            why = f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"
+            raise ValueError(f"the EMA keeps a copy of the generator, and keras.models.clone_model could "
+                             f"not make one ({why}): {fix}") from None
+        if [v.shape for v in model.trainable_variables] != [v.shape for v in generator.trainable_variables]:
+            raise ValueError(f"the EMA's copy of the generator does not have the generator's trainable "
+                             f"weights (a subclassed model whose get_config() does not rebuild it): {fix}")
+        self.model = model
         self._pairs = list(zip(generator.trainable_variables, self.model.trainable_variables))
         return self
 
@@ -78,7 +97,7 @@ class GeneratorEMA:
         import keras
         if step is not None and step == self._calibrated_at:
             return self.model
-        norms = [l for l in self.model.layers if isinstance(l, keras.layers.BatchNormalization)]
+        norms = [l for l in _layers(self.model) if isinstance(l, keras.layers.BatchNormalization)]
         if norms:
             saved = [l.momentum for l in norms]
             try:
@@ -96,3 +115,14 @@ class GeneratorEMA:
 
     def __repr__(self):
         return f"GeneratorEMA(decay={self.decay}, rampup={self.rampup})"
+
+
+def _layers(model):
+    """Every layer inside ``model``, nested models' and subclassed layers' own layers included."""
+    flatten = getattr(model, "_flatten_layers", None)   # Keras 3: the walk Model.layers is built on
+    if flatten is not None:
+        return list(flatten(include_self=False, recursive=True))
+    out = []
+    for layer in getattr(model, "layers", []):
+        out += [layer] + _layers(layer)
+    return out
