@@ -284,7 +284,7 @@ class Choice:
     """A precision and why. ``dtype``: what the layers compute in, ``"float32"``, ``"bfloat16"`` or
     ``"float16"``; ``policy``: the Keras dtype policy (``"float32"``, ``"mixed_bfloat16"``,
     ``"mixed_float16"``); ``reason``: one line; ``mode``: what was asked; ``probe``: the ``ProbeResult``
-    when a probe decided. ``str(choice)`` is ``"<dtype>: <reason>"``."""
+    when a probe decided. ``str(choice)`` is ``"<dtype>: <reason>"``; ``bool(choice)`` is ``choice.mixed``."""
 
     dtype: str
     reason: str
@@ -300,6 +300,9 @@ class Choice:
     def mixed(self):
         """True when the layers compute in a 16-bit type (weights stay float32)."""
         return self.dtype != "float32"
+
+    def __bool__(self):   # a Choice stands where a mixed_precision flag stood: true when it is mixed
+        return self.mixed
 
     def __str__(self):
         return f"{self.dtype}: {self.reason}"

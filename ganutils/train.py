@@ -19,7 +19,12 @@ a damaged newest checkpoint falls back to the newest good one, subclassed models
 All of the trainer's randomness (the noise z, the noisy labels, the augmentations, the penalty's
 interpolation points) is drawn with stateless ops keyed on ``(seed, step, sub-step)``, so restoring the
 step restores the random stream too: exact resume needs no process-wide switch such as TensorFlow's
-global op determinism (which would make the reader's own unseeded random ops raise).
+global op determinism (which would make the reader's own unseeded random ops raise). What "exact" means:
+the state a sitting restores is bit for bit the state the last one saved; the continued run then matches
+an uninterrupted run as closely as two uninterrupted runs match each other, which on most CPUs is to the
+last bit but not on all (oneDNN's kernels on an Intel Xeon with AMX differed in the 7th-8th digit from
+run to run). With the reader's ``TF_DETERMINISTIC_OPS=1`` a resumed run is bit-exact wherever two
+uninterrupted runs are (tests/test_train_options.py).
 """
 
 from __future__ import annotations
@@ -178,27 +183,31 @@ class GANTrainer:
         self._prepare_folders(resume)
 
     @classmethod
-    def from_recipe(cls, name, *, width=1.0, out_dir=None, resume=False, seed=0, mixed_precision=False,
+    def from_recipe(cls, name, *, width=1.0, out_dir=None, resume=False, seed=0, mixed_precision="auto",
                     strategy=None, **overrides):
         """Build the models of recipe ``name`` (see ``ganutils.recipes``) and a trainer for them.
 
         ``width`` multiplies every layer's channels (1.0 = the recipe's size); ``out_dir`` holds the run
         (checkpoints, grids, GIF, curves); ``resume`` continues the run in ``out_dir`` (else an earlier run
         there is moved aside); ``seed`` fixes initial weights and every random draw;
-        ``mixed_precision=True`` computes in bfloat16 on a CPU (float16 on a GPU); ``overrides`` replace
+        ``mixed_precision``: ``"auto"`` (the default) computes in a 16-bit type where that is faster here
+        (float16 on a GPU; bfloat16 on a CPU with bfloat16 units and oneDNN when a short probe runs at least
+        1.15x faster: ``ganutils.precision.choose``, which prints why once), ``True`` always, ``False``
+        never; the choice is ``trainer.recipe["mixed_precision"]``. ``overrides`` replace
         recipe settings (e.g. ``loss="hinge"``, ``augment=None``). The recipe, with its overrides, is
         ``trainer.recipe``. Raises ``ValueError`` for an unknown recipe or setting.
         """
-        from . import models, recipes
+        from . import models, precision, recipes
         import keras
         r = recipes.get(name, **overrides)
+        choice = precision.choose(mixed_precision)   # draws no random numbers: the seeding below holds
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
         with scope:
             keras.utils.set_random_seed(seed)
             g, d = models.build(r["model"], latent_dim=r["latent_dim"], width=width, seed=seed,
-                                mixed_precision=mixed_precision, d_norm=r["d_norm"],
+                                mixed_precision=choice, d_norm=r["d_norm"],
                                 spectral_norm=r["spectral_norm"], upsample=r["upsample"])
-        r.update(width=width, seed=seed, mixed_precision=bool(mixed_precision))
+        r.update(width=width, seed=seed, mixed_precision=choice.mixed)
         return cls(g, d, latent_dim=r["latent_dim"], g_optimizer=r["g_optimizer"],
                    d_optimizer=r["d_optimizer"], loss=r["loss"], labels=r["labels"], d_steps=r["d_steps"],
                    gradient_penalty=r["gradient_penalty"], r1=r["r1"], ema=r["ema"], augment=r["augment"],
