@@ -21,20 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 from pathlib import Path
-
-
-def _cpu():
-    """The CPU's model name and its bfloat16 flags (Linux; elsewhere the platform's word)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or "unknown", []
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines()
-                  if line.startswith("model name")), "unknown")
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return model, sorted(f for f in flags if "bf16" in f)
 
 
 def main(argv=None):
@@ -56,7 +43,7 @@ def main(argv=None):
         args.budget, args.seeds, args.width, args.eval_images = 4.0, 1, 0.125, 64
 
     import numpy as np
-    from ganutils import compare, metrics, viz
+    from ganutils import compare, metrics, precision, viz
     from ganutils.data import load_images
 
     out = Path(args.out).expanduser()
@@ -67,7 +54,8 @@ def main(argv=None):
     options = [o.strip() for o in args.options.split(",") if o.strip()]
     variants = [(option, args.recipe, {"upsample": option}) for option in options]
     levels = 3 if args.size % 8 == 0 else 2   # periods 2, 4, 8 px (28-px images: 2 and 4)
-    model, bf16 = _cpu()
+    info = precision.cpu_info()
+    model, bf16 = info.model or "unknown", list(info.bf16_flags or ())
     print(f"data: {'folder of ' if args.data else 'embedded '}{len(images)} images at {args.size} px: "
           f"{len(train)} train / {len(val)} validation; CPU: {model} ({', '.join(bf16) or 'no bf16 flags'})")
     c = compare.compare_recipes(variants, train, val, cpu_seconds=args.budget, seeds=range(args.seeds),
