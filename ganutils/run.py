@@ -403,32 +403,11 @@ def _final_state(text):
     return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
 
 
-def _shrink_image(out, max_png_bytes):
-    """Store a large PNG figure (sample grids of noisy GAN images compress badly) as a
-    JPEG of the same pixels, quality 90, when that is smaller: the page stays light."""
-    import base64
-    import io
-    from PIL import Image
-    data = out.get("data", {})
-    if "image/png" not in data or len(data["image/png"]) * 3 // 4 <= max_png_bytes:
-        return
-    image = Image.open(io.BytesIO(base64.b64decode(data["image/png"])))
-    if image.mode in ("RGBA", "LA", "P"):   # JPEG has no alpha: composite on white
-        rgba = image.convert("RGBA")
-        image = Image.new("RGB", image.size, "white")
-        image.paste(rgba, mask=rgba.getchannel("A"))
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "JPEG", quality=90)
-    jpeg = base64.b64encode(buffer.getvalue()).decode()
-    if len(jpeg) < len(data["image/png"]):
-        del data["image/png"]
-        data["image/jpeg"] = jpeg
-
-
-def tidy_outputs(outputs, max_png_bytes=400_000):
+def tidy_outputs(outputs):
     """A code cell's outputs as the page should show them: TensorFlow's C++ log lines
-    dropped, consecutive stream outputs merged, progress bars reduced to their last state,
-    and large PNG figures stored as JPEG."""
+    dropped, consecutive stream outputs merged, progress bars reduced to their last state.
+    Figures are kept as they are: result grids stay PNG (JPEG blurs a generator's grid
+    and its own block artefacts into one another)."""
     kept = []
     for out in outputs:
         if out.get("output_type") == "stream":
@@ -439,8 +418,6 @@ def tidy_outputs(outputs, max_png_bytes=400_000):
                 kept[-1]["text"] += text
                 continue
             out["text"] = text
-        else:
-            _shrink_image(out, max_png_bytes)
         kept.append(out)
     for out in kept:
         if out.get("output_type") == "stream":

@@ -78,6 +78,43 @@ def upscale(picture, min_width=512):
     return picture.repeat(k, axis=0).repeat(k, axis=1)
 
 
+def sample_sheet(images, ncols=6, px=120, pad=4):
+    """A result figure as one uint8 picture: ``images`` tiled ``ncols`` per row, each scaled up by an
+    integer factor (nearest neighbour, so no pixel is invented or smoothed) until it is at least ``px``
+    pixels wide, on a white background with ``pad`` pixels between samples.
+
+    ``images``: ``[N, H, W, 3 or 1]``, uint8 (0..255) or floats in [-1, 1] (a generator's samples; checked
+    by :func:`to_uint8`). Returns ``[rows * (H*k + pad) + pad, ncols * (W*k + pad) + pad, C]`` uint8 with
+    ``k = ceil(px / W)``: at ``px=120`` a 28×28 sample becomes 140 px, a 64×64 one 128 px, a 128×128 one
+    stays 128 px. Show it with :func:`show_png` (a PNG at its own size: the page does not resample it).
+    Raises ``ValueError`` for no images, a bad shape or dtype, or ``ncols``/``px`` below 1.
+    """
+    if ncols < 1 or px < 1:
+        raise ValueError(f"ncols and px must be at least 1, got ncols={ncols}, px={px}")
+    x = to_uint8(images, channels=(1, 3), where="the samples of the sheet")
+    if len(x) == 0:
+        raise ValueError("sample_sheet() needs at least one image")
+    k = max(1, int(np.ceil(px / x.shape[2])))
+    x = x.repeat(k, axis=1).repeat(k, axis=2)
+    return grid(x, min(ncols, len(x)), pad=pad, warn_positive=False)
+
+
+def show_png(picture):
+    """Display a uint8 picture ``[H, W, 3]`` (or ``[H, W, 1]``, or ``[H, W]``) in a notebook as a PNG at
+    its own size (lossless; the book keeps it PNG). Returns the ``IPython.display.Image``."""
+    import io
+    from IPython.display import Image, display
+    from PIL import Image as PILImage
+    a = np.asarray(picture)
+    if a.dtype != np.uint8 or a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (1, 3)):
+        raise ValueError(f"show_png takes a uint8 [H, W, 3] picture, got {a.dtype} {a.shape}")
+    buffer = io.BytesIO()
+    PILImage.fromarray(a[..., 0] if a.ndim == 3 and a.shape[-1] == 1 else a).save(buffer, "PNG")
+    image = Image(data=buffer.getvalue(), format="png")
+    display(image)
+    return image
+
+
 def save_grid(images, path, ncols=None, min_width=512, *, warn_positive=False):
     """Save a grid of images (as :func:`grid` takes them) as a PNG, upscaled to at least ``min_width``
     pixels; ``~`` in ``path`` is the home folder and missing folders are created. Returns the path.

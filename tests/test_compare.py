@@ -89,7 +89,8 @@ def test_an_exported_generator_loads_as_float32_and_draws_what_the_run_drew(comp
     assert card["bytes"] <= pretrained.MAX_BYTES
     monkeypatch.setattr(pretrained, "HERE", tmp_path)
     assert pretrained.available() == ["faces28"]
-    assert "dcgan28_modern at width 0.125" in pretrained.describe("faces28")
+    assert "dcgan28_modern at width 0.125" in " ".join(pretrained.describe("faces28").split())
+    assert all(len(line) <= 80 for line in pretrained.describe("faces28").splitlines())
     assert pretrained.fidelity("faces28") < 0.01     # float16 on disk draws what float32 drew
     g = pretrained.load("faces28")
     assert g.dtype_policy.compute_dtype == "float32"

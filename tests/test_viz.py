@@ -62,3 +62,43 @@ def test_pictures_are_saved_under_home_for_a_path_with_tilde(tmp_path, monkeypat
     assert viz.make_gif(["~/pics/grid.png"] * 2, "~/pics/progress.gif") == home / "pics" / "progress.gif"
     assert sorted(p.name for p in (home / "pics").iterdir()) == ["curves.png", "grid.png", "progress.gif"]
     assert list(cwd.iterdir()) == []
+
+
+def test_sample_sheet_scales_by_whole_factors_to_at_least_px():
+    import numpy as np
+    from ganutils import viz
+    x = np.random.default_rng(0).integers(0, 256, (7, 28, 28, 3), dtype=np.uint8)
+    sheet = viz.sample_sheet(x, ncols=3, px=100, pad=2)
+    k = 4                                   # ceil(100 / 28): each sample 112 px, not resampled
+    assert sheet.shape == (3 * (28 * k + 2) + 2, 3 * (28 * k + 2) + 2, 3) and sheet.dtype == np.uint8
+    first = sheet[2:2 + 28 * k, 2:2 + 28 * k]
+    assert np.array_equal(first[::k, ::k], x[0])                   # nearest neighbour: exact pixels
+    assert np.array_equal(first, x[0].repeat(k, 0).repeat(k, 1))
+    assert (sheet[-(28 * k + 2):, -(28 * k + 2):] == 255).all()   # the empty cell stays white
+    big = viz.sample_sheet(np.zeros((2, 128, 128, 3), np.uint8), px=96)
+    assert big.shape[0] == 128 + 2 * 4                              # 128 px already >= 96: k = 1
+
+
+def test_sample_sheet_and_show_png_refuse_bad_input():
+    import numpy as np
+    import pytest
+    from ganutils import viz
+    with pytest.raises(ValueError, match="at least one image"):
+        viz.sample_sheet(np.zeros((0, 8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match="ncols and px"):
+        viz.sample_sheet(np.zeros((1, 8, 8, 3), np.uint8), px=0)
+    with pytest.raises(ValueError, match=r"\[-1.05, 1.05\]|range"):
+        viz.sample_sheet(np.full((1, 8, 8, 3), 200.0, np.float32))
+    with pytest.raises(ValueError, match="uint8"):
+        viz.show_png(np.zeros((8, 8, 3), np.float32))
+
+
+def test_show_png_displays_a_lossless_png():
+    import io
+    import numpy as np
+    from PIL import Image
+    from ganutils import viz
+    x = np.random.default_rng(1).integers(0, 256, (10, 12, 3), dtype=np.uint8)
+    image = viz.show_png(x)
+    assert image.format == "png"
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(image.data))), x)

@@ -62,7 +62,8 @@ class Mirror:
 @dataclass(frozen=True)
 class Source:
     """A named real dataset: what it is, its terms, its citation, and where to get it (``mirrors``, tried in
-    order; empty when there is no public archive, and then ``unavailable`` says what to do instead)."""
+    order; empty when there is no public archive, and then ``unavailable`` says what to do instead).
+    ``weights_terms``: what the terms mean for a generator trained on the set (its data card says it)."""
     name: str
     title: str
     what: str
@@ -73,6 +74,7 @@ class Source:
     crop: str  # the crop its chapter uses ("celeba", "center")
     mirrors: tuple = field(default_factory=tuple)
     unavailable: str | None = None
+    weights_terms: str = ""
 
 
 class SourceUnavailableError(_fetch.DownloadError):
@@ -95,6 +97,8 @@ SOURCES = {s.name: s for s in (
                   "Wild. ICCV 2015."),
         homepage="https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html",
         crop="celeba",
+        weights_terms=("The weights were trained on CelebA photographs and inherit CelebA's terms: "
+                       "non-commercial research and teaching use only."),
         mirrors=(
             Mirror(
                 # The authors' Google Drive file. The usercontent host with confirm=t skips the virus-scan

@@ -62,13 +62,22 @@ def card(name):
     return dict(m[name])
 
 
-def describe(name):
-    """One line saying how generator ``name`` was trained and how it scored (from its card)."""
+def describe(name, width=80):
+    """How generator ``name`` was trained and how it scored (from its card), as lines of at most
+    ``width`` characters: recipe, width, steps, training CPU-minutes, precision and CPU where the card
+    records them, the data, SWD ×1e3 against held-out photographs beside the real-vs-real floor, and the
+    terms the weights inherit. Raises ``KeyError`` for an unknown name."""
+    import textwrap
     c = card(name)
-    precision = ", bfloat16" if c.get("mixed_precision") else ""
-    return (f"{c['recipe']} at width {c['width']}: {c['steps']:,} steps, {c['cpu_seconds']:.0f} training "
-            f"CPU-s{precision}, on {c['data']['images']:,} {c['data']['name']} images; SWD ×1e3 {c['swd']} "
-            f"(real vs real {c['floor']}) against {c['held_out_images']} held-out images")
+    precision = "bfloat16" if c.get("mixed_precision") else "float32"
+    cpu = f" on {c['cpu']}" if c.get("cpu") else ""
+    text = (f"{name}: {c['recipe']} at width {c['width']}, {c['steps']:,} steps "
+            f"({c['cpu_seconds'] / 60:.0f} training CPU-minutes, {precision}{cpu}) on "
+            f"{c['data']['images']:,} {c['data']['name']} images. SWD ×1e3 {c['swd']} against "
+            f"{c['held_out_images']:,} held-out images (lower is better; two real sets: {c['floor']}).")
+    if c.get("weights_terms"):
+        text += " " + c["weights_terms"]
+    return textwrap.fill(text, width)
 
 
 def check_noise(latent_dim):
@@ -149,13 +158,15 @@ def _half(weights, names, source):
     return stored, kept, worst
 
 
-def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter=None, folder=None):
+def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter=None, folder=None,
+           weights_terms=""):
     """Store the generator a :func:`ganutils.compare.compare_recipes` run saved in ``run_dir`` as
     package data ``name`` (float16 weights) and add its card to the manifest.
 
     ``data``: ``{"name": ..., "images": N}``; ``terms``: the data's terms of use (text); ``swd`` and
     ``floor``: SWD ×1e3 against held-out real images and the real-vs-real floor; ``memorisation``:
-    the nearest-neighbour check (:func:`ganutils.metrics.memorisation`); ``folder``: where to store it
+    the nearest-neighbour check (:func:`ganutils.metrics.memorisation`); ``weights_terms``: what the
+    data's terms mean for the weights (``Source.weights_terms``); ``folder``: where to store it
     (default: this package; ``~`` in it and in ``run_dir`` is the home folder). A weight tensor float16
     cannot hold (see the module's docstring) is stored in float32; the card's ``float16`` entry gives
     ``float32_weights`` (their names) and ``max_error`` (the largest rounding error of the float16 tensors,
@@ -164,6 +175,7 @@ def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter
     :data:`MAX_BYTES`.
     """
     from .._atomic import write_bytes, write_json
+    from ..precision import cpu_info
     import io
     run_dir, folder = _folder(run_dir), _folder(folder or HERE)
     result = json.loads((run_dir / "result.json").read_text())
@@ -188,6 +200,7 @@ def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter
          "cpu_seconds": result["cpu_s"], "mixed_precision": spec["mixed_precision"],
          "data": data, "terms": terms, "swd": round(float(swd), 1), "floor": round(float(floor), 1),
          "held_out_images": spec["held_out"][0], "memorisation": memorisation,
+         "weights_terms": weights_terms, "cpu": cpu_info().model,
          "bytes": buf.tell(), "check": _statistics(exported, result["latent_dim"]),
          "float16": {"max_error": float(f"{max_error:.3g}"), "float32_weights": in_float32}}
     m = _manifest(folder)
