@@ -207,3 +207,5 @@ def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter
     m[name] = c
     write_json(folder / "manifest.json", dict(sorted(m.items())), indent=1)
     return c
+
+from .web import export_onnx  # noqa: E402  (ONNX for the browser: ganutils.pretrained.web)
