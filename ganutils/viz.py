@@ -101,7 +101,8 @@ def sample_sheet(images, ncols=6, px=120, pad=4):
 
 def show_png(picture):
     """Display a uint8 picture ``[H, W, 3]`` (or ``[H, W, 1]``, or ``[H, W]``) in a notebook as a PNG at
-    its own size (lossless; the book keeps it PNG). Returns the ``IPython.display.Image``."""
+    its own size (lossless; the book keeps it PNG). Returns None, so that a cell ending with it shows the
+    picture once. Raises ``ValueError`` for another dtype or shape."""
     import io
     from IPython.display import Image, display
     from PIL import Image as PILImage
@@ -110,9 +111,7 @@ def show_png(picture):
         raise ValueError(f"show_png takes a uint8 [H, W, 3] picture, got {a.dtype} {a.shape}")
     buffer = io.BytesIO()
     PILImage.fromarray(a[..., 0] if a.ndim == 3 and a.shape[-1] == 1 else a).save(buffer, "PNG")
-    image = Image(data=buffer.getvalue(), format="png")
-    display(image)
-    return image
+    display(Image(data=buffer.getvalue(), format="png"))
 
 
 def save_grid(images, path, ncols=None, min_width=512, *, warn_positive=False):

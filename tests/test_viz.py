@@ -93,12 +93,16 @@ def test_sample_sheet_and_show_png_refuse_bad_input():
         viz.show_png(np.zeros((8, 8, 3), np.float32))
 
 
-def test_show_png_displays_a_lossless_png():
+def test_show_png_displays_a_lossless_png(monkeypatch):
     import io
+    import IPython.display
     import numpy as np
     from PIL import Image
     from ganutils import viz
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
     x = np.random.default_rng(1).integers(0, 256, (10, 12, 3), dtype=np.uint8)
-    image = viz.show_png(x)
+    assert viz.show_png(x) is None           # a cell ending with it shows the picture once
+    (image,) = shown
     assert image.format == "png"
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(image.data))), x)
