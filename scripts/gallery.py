@@ -3,7 +3,8 @@
     python scripts/gallery.py            # writes docs/img/pretrained_<name>.png for each generator
 
 Each picture is a grid of generated samples (no real image), from latent seed 0 without truncation,
-so that it shows the variety the generator learned. ``tests/test_pretrained_package.py`` checks that
+so that it shows the variety the generator learned: 24 samples in 6 columns, each scaled up by a whole
+factor (nearest neighbour) to at least 120 px, so that one sample is at least 96 px on a 1280 px page. ``tests/test_pretrained_package.py`` checks that
 the committed pictures are what the shipped generators draw.
 """
 
@@ -14,17 +15,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "img"
-#: samples per picture and columns, by generator: the same page width for every image size
-LAYOUT = {"faces28": (48, 12), "anime64": (32, 8), "eyes128": (12, 6)}
+#: samples per picture and columns: fewer, larger samples (``viz.sample_sheet``)
+SAMPLES, COLUMNS, PX = 24, 6, 120
 
 
 def draw(name):
     """The gallery grid of generator ``name``: uint8 [H, W, 3]."""
     from ganutils import latent, pretrained, viz
-    n, cols = LAYOUT.get(name, (32, 8))
     g = pretrained.load(name)
-    z = latent.truncated_normal(n, pretrained.card(name)["latent_dim"], None, seed=0)
-    return viz.upscale(viz.grid(viz.to_uint8(g(z, training=False).numpy()), ncols=cols), min_width=720)
+    z = latent.truncated_normal(SAMPLES, pretrained.card(name)["latent_dim"], None, seed=0)
+    return viz.sample_sheet(g(z, training=False), ncols=COLUMNS, px=PX)
 
 
 def main():

@@ -114,3 +114,8 @@ def test_the_intro_gallery_shows_what_the_shipped_generators_draw():
         drawn = gallery.draw(name)
         assert committed.shape == drawn.shape, name
         assert np.abs(committed.astype(int) - drawn.astype(int)).mean() < 1.0, name
+    intro = (ROOT / "book" / "intro.md").read_text()
+    for name in sorted(MANIFEST):   # every shipped generator is in the intro's gallery, large enough
+        assert f"../docs/img/pretrained_{name}.png" in intro, f"book/intro.md does not show {name}"
+        width = Image.open(ROOT / "docs" / "img" / f"pretrained_{name}.png").size[0]
+        assert width / gallery.COLUMNS >= 96, (name, width)   # one sample >= 96 px at a 1280 px page
