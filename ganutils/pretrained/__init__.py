@@ -159,14 +159,16 @@ def _half(weights, names, source):
 
 
 def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter=None, folder=None,
-           weights_terms=""):
+           weights_terms="", curve=None):
     """Store the generator a :func:`ganutils.compare.compare_recipes` run saved in ``run_dir`` as
     package data ``name`` (float16 weights) and add its card to the manifest.
 
     ``data``: ``{"name": ..., "images": N}``; ``terms``: the data's terms of use (text); ``swd`` and
     ``floor``: SWD ×1e3 against held-out real images and the real-vs-real floor; ``memorisation``:
     the nearest-neighbour check (:func:`ganutils.metrics.memorisation`); ``weights_terms``: what the
-    data's terms mean for the weights (``Source.weights_terms``); ``folder``: where to store it
+    data's terms mean for the weights (``Source.weights_terms``); ``curve``: the run's validation curve,
+    ``{"x": "images seen", "points": [[images, swd], ...], "floor": f}`` (stored as given); ``folder``:
+    where to store it
     (default: this package; ``~`` in it and in ``run_dir`` is the home folder). A weight tensor float16
     cannot hold (see the module's docstring) is stored in float32; the card's ``float16`` entry gives
     ``float32_weights`` (their names) and ``max_error`` (the largest rounding error of the float16 tensors,
@@ -200,7 +202,7 @@ def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter
          "cpu_seconds": result["cpu_s"], "mixed_precision": spec["mixed_precision"],
          "data": data, "terms": terms, "swd": round(float(swd), 1), "floor": round(float(floor), 1),
          "held_out_images": spec["held_out"][0], "memorisation": memorisation,
-         "weights_terms": weights_terms, "cpu": cpu_info().model,
+         "weights_terms": weights_terms, "cpu": cpu_info().model, "curve": curve,
          "bytes": buf.tell(), "check": _statistics(exported, result["latent_dim"]),
          "float16": {"max_error": float(f"{max_error:.3g}"), "float32_weights": in_float32}}
     m = _manifest(folder)
