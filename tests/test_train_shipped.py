@@ -1,0 +1,49 @@
+"""scripts/train_shipped.py: how the shipped generators are trained in sittings and exported."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import train_shipped  # noqa: E402
+
+
+def test_split_is_fixed_and_disjoint():
+    held, val, train = train_shipped.split(100, 10, 20)
+    assert len(held) == 10 and len(val) == 20 and len(train) == 70
+    assert len(set(held) | set(val) | set(train)) == 100
+    again = train_shipped.split(100, 10, 20)
+    assert all(np.array_equal(a, b) for a, b in zip((held, val, train), again))
+    with pytest.raises(ValueError, match="cannot spare"):
+        train_shipped.split(30, 10, 20)
+
+
+def test_sittings_resume_and_export_a_card_with_its_curve(tmp_path):
+    from PIL import Image
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(96):   # small "photos": a folder, as the real data are
+        Image.fromarray(rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)).save(folder / f"{i:03d}.png")
+    args = ["faces28", "--data", str(folder), "--out", str(tmp_path / "run"), "--width", "0.125",
+            "--n-held", "16", "--n-val", "16", "--eval-every", "2", "--mixed-precision", "false"]
+    assert train_shipped.main(args + ["--steps", "4", "--sitting-steps", "2"]) == 0
+    first = json.loads((tmp_path / "run" / "curve.json").read_text())
+    assert first["steps_done"] == 2 and first["images"] == [64, 16, 16]
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    assert train_shipped.main(args + ["--steps", "4", "--export", "--package-folder", str(pkg),
+                                      "--progress", str(tmp_path / "progress.png")]) == 0
+    second = json.loads((tmp_path / "run" / "curve.json").read_text())
+    assert second["steps_done"] == 4                                  # resumed at 2, not restarted
+    assert [s for s, _ in second["history"]["swd_val_ema"]] == [2, 4]
+    card = json.loads((pkg / "manifest.json").read_text())["faces28"]
+    assert card["steps"] == 4 and card["curve"]["points"][-1][0] == 4 * 64
+    assert card["weights_terms"].startswith("The weights were trained on CelebA")
+    assert card["memorisation"]["ratio"] > 0 and card["held_out_images"] == 16
+    sheet = np.asarray(Image.open(tmp_path / "progress.png"))
+    assert sheet.shape[1] >= 6 * 120 and sheet.dtype == np.uint8
