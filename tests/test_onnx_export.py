@@ -1,6 +1,7 @@
-"""The shipped generators as ONNX for the book's Play page (issue 24): ``pretrained.export_onnx`` run by
-the ``onnxruntime`` Python package must draw what the Keras generator draws, and the directions of
-variation (SeFa) and their names must be what ``ganutils.pretrained.web`` says they are."""
+"""The shipped generators as ONNX for the book's Play page (issue 24): ``pretrained.export_onnx``
+run by the ``onnxruntime`` Python package must draw what the Keras generator draws, and the
+directions of variation (SeFa) and their names must be what ``ganutils.pretrained.web`` says they
+are."""
 
 import numpy as np
 import pytest
@@ -31,7 +32,8 @@ def test_onnx_generator_draws_what_keras_draws_within_2_of_255(name, tmp_path):
     model = onnx.load(info["path"])
     halves = [i for i in model.graph.initializer if i.data_type == onnx.TensorProto.FLOAT16]
     assert halves and len(halves) == len(info["float16_weights"])
-    assert {n.op_type for n in model.graph.node if n.output[0] in info["float16_weights"]} == {"Cast"}
+    casts = {n.op_type for n in model.graph.node if n.output[0] in info["float16_weights"]}
+    assert casts == {"Cast"}
     assert model.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
     assert info["bytes"] < 1.25 * c["bytes"]
 

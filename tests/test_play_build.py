@@ -1,6 +1,7 @@
-"""The Play page's build step (book/_ext/ganbook_play.py) on a machine without npm: the book still builds,
-MathJax and onnxruntime-web come from a CDN and the page says so (issue 24). A two-page Sphinx project,
-with the generators' export replaced by a stub (tests/test_onnx_export.py tests the real one)."""
+"""The Play page's build step (book/_ext/ganbook_play.py) on a machine without npm: the book still
+builds, MathJax and onnxruntime-web come from a CDN and the page says so (issue 24). A two-page
+Sphinx project, with the generators' export replaced by a stub (tests/test_onnx_export.py tests the
+real one)."""
 
 import json
 import sys

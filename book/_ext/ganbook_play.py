@@ -1,4 +1,5 @@
-"""The Play page's build step: the shipped generators for the browser, and the scripts served locally.
+"""The Play page's build step: the shipped generators for the browser, and the scripts served
+locally.
 
 When the book is built (HTML), this extension
 
@@ -9,11 +10,13 @@ When the book is built (HTML), this extension
 - copies the few files of npm's ``onnxruntime-web`` the page runs (the WebAssembly-only script, its
   loader and the SIMD ``.wasm``, run single-threaded: GitHub Pages sends no COOP/COEP headers) to
   ``_static/vendor/ort/``, and MathJax 3 (``tex-mml-chtml.js``, its TeX extensions and fonts) to
-  ``_static/vendor/mathjax/``, where ``_config.yml``'s ``mathjax_path`` points: the book reads offline. The packages
-  are fetched once with ``npm pack`` into ``_build/npm/`` and ``_build/mathjax/`` (the browser test's
-  copy). Without npm both load from a CDN and the Play page says so.
+  ``_static/vendor/mathjax/``, where ``_config.yml``'s ``mathjax_path`` points: the book reads
+  offline. The packages are fetched once with ``npm pack`` into ``_build/npm/`` and
+  ``_build/mathjax/`` (the browser test's copy). Without npm both load from a CDN and the Play page
+  says so.
 
-The ``{ganplay}`` directive places the page's widget. Export errors are Sphinx warnings (``-W`` fails).
+The ``{ganplay}`` directive places the page's widget. Export errors are Sphinx warnings (``-W``
+fails).
 """
 
 import hashlib
@@ -77,7 +80,8 @@ def _fetch_ort(build):
 
 
 def _fetch_mathjax(build):
-    """MathJax 3's es5/ folder in ``_build/mathjax`` (where tests/browser/test_pages.py keeps it)."""
+    """MathJax 3's es5/ folder in ``_build/mathjax`` (where tests/browser/test_pages.py keeps
+    it)."""
     es5 = build / "mathjax"
     if not (es5 / "tex-mml-chtml.js").is_file():
         tmp = build / "npm" / "mathjax3"
@@ -103,7 +107,8 @@ def _key():
 
 
 def export_play(build):
-    """The Play page's files for every shipped generator, in ``build/play/<key>/`` (reused if there)."""
+    """The Play page's files for every shipped generator, in ``build/play/<key>/`` (reused if
+    there)."""
     from ganutils import pretrained
     folder = build / "play" / _key()
     if (folder / "play.json").is_file():

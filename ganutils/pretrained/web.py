@@ -1,13 +1,13 @@
 """The shipped generators for a web page: ONNX files, and the directions of variation to play with.
 
 - ``export_onnx(name, path)``: generator ``name`` (see :func:`ganutils.pretrained.available`) as an
-  ONNX model, written through Keras' ``model.export(..., format="onnx")`` (tf2onnx >= 1.17). Its large
-  weights are stored in float16 with a ``Cast`` to float32, so the file is about as small as the
-  package's ``.npz``, and it computes in float32 (onnxruntime-web's WebAssembly backend is slow or
-  incomplete in float16).
-- ``sefa(generator, k)``: the generator's ``k`` main directions of variation in z-space, found without
-  labels from the first layer's weights (SeFa: Shen & Zhou 2021, "Closed-form factorization of latent
-  semantics in GANs", CVPR).
+  ONNX model, written through Keras' ``model.export(..., format="onnx")`` (tf2onnx >= 1.17). Its
+  large weights are stored in float16 with a ``Cast`` to float32, so the file is about as small as
+  the package's ``.npz``, and it computes in float32 (onnxruntime-web's WebAssembly backend is slow
+  or incomplete in float16).
+- ``sefa(generator, k)``: the generator's ``k`` main directions of variation in z-space, found
+  without labels from the first layer's weights (SeFa: Shen & Zhou 2021, "Closed-form factorization
+  of latent semantics in GANs", CVPR).
 - ``name_directions(generator, directions)``: names a direction after a fixed image statistic
   (:data:`STATISTICS`) that follows it with ``|r| >= 0.7``; the others stay "direction k".
 
@@ -49,8 +49,8 @@ STATISTICS = {
     "warmth": lambda x: (x[..., 0] - x[..., 2]).mean(axis=(1, 2)),
     "top-third brightness": lambda x: _lum(_third(x)).mean(axis=(1, 2)),
     "top-third warmth": lambda x: (_third(x)[..., 0] - _third(x)[..., 2]).mean(axis=(1, 2)),
-    "left vs right brightness": lambda x: (_lum(x[:, :, : x.shape[2] // 2]).mean(axis=(1, 2))
-                                           - _lum(x[:, :, (x.shape[2] + 1) // 2:]).mean(axis=(1, 2))),
+    "left vs right brightness": lambda x: (_lum(x[:, :, : x.shape[2] // 2]).mean(axis=(1, 2)) - _lum(
+        x[:, :, (x.shape[2] + 1) // 2:]).mean(axis=(1, 2))),
 }
 
 
@@ -88,13 +88,14 @@ def _to_float16(model, tolerance):
 
 
 def export_onnx(name, path):
-    """Write shipped generator ``name`` as an ONNX model at ``path`` (a file; ``~`` is the home folder).
+    """Write shipped generator ``name`` as an ONNX model at ``path`` (a file; ``~`` is the home
+    folder).
 
-    The model takes ``z``: float32 ``[B, latent_dim]`` (standard normal, ``B`` free) and returns float32
-    images ``[B, S, S, 3]`` in [-1, 1] (channels last, BatchNorm in inference mode), as
-    ``ganutils.pretrained.load(name)(z, training=False)`` does, to float32 rounding. Weight tensors are
-    stored in float16 behind a ``Cast`` to float32 where float16 holds them as the package's ``.npz``
-    does (:data:`ganutils.pretrained.FLOAT16_TOLERANCE`); the graph computes in float32.
+    The model takes ``z``: float32 ``[B, latent_dim]`` (standard normal, ``B`` free) and returns
+    float32 images ``[B, S, S, 3]`` in [-1, 1] (channels last, BatchNorm in inference mode), as
+    ``ganutils.pretrained.load(name)(z, training=False)`` does, to float32 rounding. Weight tensors
+    are stored in float16 behind a ``Cast`` to float32 where float16 holds them as the package's
+    ``.npz`` does (:data:`ganutils.pretrained.FLOAT16_TOLERANCE`); the graph computes in float32.
 
     Returns ``{"path", "bytes", "latent_dim", "size", "float16_weights"}`` (the names of the tensors
     stored in float16). Raises ``KeyError`` for an unknown name and ``ImportError`` (saying what to
@@ -136,13 +137,14 @@ def _first_kernel(generator, latent_dim):
 def sefa(generator, k=5, latent_dim=None):
     """The ``k`` main directions of variation of ``generator`` in z-space (SeFa; Shen & Zhou 2021).
 
-    The first layer that reads z computes ``A z + b`` (a Dense layer, or a transposed convolution of a
-    1x1 map of z); moving z by ``a * v`` moves that layer's output by ``a * A v``, which is largest for the
-    top right singular vectors of ``A`` (the eigenvectors of ``A^T A``). ``generator``: a Keras model whose
-    input is ``[B, latent_dim]`` (``latent_dim`` read from it if not given). Returns
-    ``(directions, singular_values)``: float32 ``[k, latent_dim]`` unit vectors, orthogonal, by decreasing
-    singular value (float64 ``[k]``); each direction's sign makes its largest component positive.
-    Raises ``ValueError`` if no layer's kernel has an axis of ``latent_dim`` or ``k`` exceeds it.
+    The first layer that reads z computes ``A z + b`` (a Dense layer, or a transposed convolution
+    of a 1x1 map of z); moving z by ``a * v`` moves that layer's output by ``a * A v``, which is
+    largest for the top right singular vectors of ``A`` (the eigenvectors of ``A^T A``).
+    ``generator``: a Keras model whose input is ``[B, latent_dim]`` (``latent_dim`` read from it if
+    not given). Returns ``(directions, singular_values)``: float32 ``[k, latent_dim]`` unit
+    vectors, orthogonal, by decreasing singular value (float64 ``[k]``); each direction's sign
+    makes its largest component positive. Raises ``ValueError`` if no layer's kernel has an axis of
+    ``latent_dim`` or ``k`` exceeds it.
     """
     latent_dim = int(latent_dim or generator.inputs[0].shape[-1])
     if not 1 <= k <= latent_dim:
@@ -163,16 +165,17 @@ def name_directions(generator, directions, *, samples=256, seed=1, statistics=No
 
     ``generator``: a callable ``z -> images`` (float32 ``[B, latent_dim]`` -> ``[B, H, W, 3]`` in
     [-1, 1]); ``directions``: ``[k, latent_dim]`` unit vectors. Over ``samples`` latent vectors
-    (``truncated_normal``, ``seed``), ``r`` is the correlation of a sample's coordinate along a direction
-    (``z . v``) with a statistic of its image (:data:`STATISTICS` unless given): ``|r| >= 0.7`` means that
-    one direction sets most of the statistic, whatever the other 99 coordinates do. Names are given by
-    decreasing ``|r|``, each at most once: a direction takes the name of its best statistic not yet taken
-    if ``|r| >= MIN_R``, and is flipped if ``r < 0`` so that moving along it increases the statistic.
+    (``truncated_normal``, ``seed``), ``r`` is the correlation of a sample's coordinate along a
+    direction (``z . v``) with a statistic of its image (:data:`STATISTICS` unless given):
+    ``|r| >= 0.7`` means that one direction sets most of the statistic, whatever the other 99
+    coordinates do. Names are given by decreasing ``|r|``, each at most once: a direction takes the name of its
+    best statistic not yet taken if ``|r| >= MIN_R``, and is flipped if ``r < 0`` so that moving
+    along it increases the statistic.
 
-    Returns one dict per direction, in order: ``{"name", "statistic", "r", "vector"}`` (``statistic``: the
-    best free statistic's name even when below MIN_R; ``r``: its ``|r|``, rounded; ``vector``: float32
-    ``[latent_dim]``, flipped as said). Raises ``ValueError`` for a ``directions`` array that is not
-    ``[k, latent_dim]``.
+    Returns one dict per direction, in order: ``{"name", "statistic", "r", "vector"}``
+    (``statistic``: the best free statistic's name even when below MIN_R; ``r``: its ``|r|``,
+    rounded; ``vector``: float32 ``[latent_dim]``, flipped as said). Raises ``ValueError`` for a
+    ``directions`` array that is not ``[k, latent_dim]``.
     """
     from ..latent import truncated_normal
 
