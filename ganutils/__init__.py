@@ -36,6 +36,9 @@ def __dir__():
 
 #: Set by `pytest --nbval-lax notebooks` (notebooks/conftest.py) and `python -m ganutils.run --smoke`.
 SMOKE_ENV = "GANBOOK_SMOKE"
+#: Set by `python -m ganutils.run` for the kernels it starts: the names of the parameters it injected
+#: (comma-separated). `ganutils.params.for_tests` leaves these alone, so `--smoke -p steps 200` runs 200.
+GIVEN_ENV = "GANBOOK_GIVEN"
 
 
 def smoke(full, test):
@@ -43,7 +46,7 @@ def smoke(full, test):
 
     A smoke run only checks that every cell of a chapter runs (``pytest --nbval-lax notebooks`` and
     ``python -m ganutils.run --smoke`` set the environment variable ``GANBOOK_SMOKE=1``), so it uses tiny
-    settings. A parameters cell writes ``steps: Count = ganutils.smoke(6000, 6)``: the reader sees the
-    real setting and the test's at once, and gets ``full``.
+    settings. Kept for code that uses it; the chapters' parameters cells hold plain values and give the
+    tests theirs in the next cell with ``ganutils.params.for_tests(globals(), steps=6)``.
     """
     return test if _os.environ.get(SMOKE_ENV, "") not in ("", "0") else full

@@ -1,9 +1,18 @@
 """Chapter parameters: each knob declares the kind of value it takes, checked before any work starts.
 
-A chapter's parameters cell annotates every knob with its kind, and the cell right after it checks them::
+A chapter's parameters cell annotates every knob with its kind and holds the reader's values; the cell
+right after it (tagged ``remove-input``: the book hides its code) gives the tests' small values and checks
+them all::
 
-    steps: Count = ganutils.smoke(6000, 6)      # parameters cell (papermill may inject new values after it)
-    ganutils.params.check(globals())            # next cell: coerce what is safe, or stop with one message
+    steps: Count = 6000                            # parameters cell (papermill injects after it)
+
+    ganutils.params.for_tests(globals(), steps=6)  # next cell: only when the tests run the chapter
+    ganutils.params.check(globals())               # coerce what is safe, or stop with one message
+
+:func:`for_tests` does nothing in Colab or a book run; when the tests run the chapter (``pytest
+--nbval-lax notebooks`` or ``python -m ganutils.run --smoke``: ``GANBOOK_SMOKE=1``) it sets the values
+it is given, except those the runner injected (``-p``), which win. It refuses a name that is not a
+parameter of the chapter in every run. :func:`values_for_tests` reads them from the cell without running it.
 
 ``check`` reads the annotations and the *current* values, so values injected by papermill (or typed by
 the reader) are the ones checked. Safe coercions are written back (``6.0`` and ``"6"`` -> ``6``,
@@ -31,7 +40,9 @@ import os
 import zipfile
 from pathlib import Path
 
-__all__ = ["ParameterError", "Kind", "check", "declared", "OneOf", "Count", "Size", "Positive", "Number",
+from . import GIVEN_ENV, SMOKE_ENV
+
+__all__ = ["ParameterError", "Kind", "check", "declared", "for_tests", "values_for_tests", "testing", "OneOf", "Count", "Size", "Positive", "Number",
            "Fraction", "Flag", "Precision", "Text", "Crop", "DataSource", "CacheFile", "OutDir"]
 
 _TRUE = ("true", "yes", "on", "1")
@@ -314,4 +325,64 @@ def declared(source):
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     found[target.id] = None
+    return found
+
+
+def testing():
+    """True when the tests run the chapter: ``GANBOOK_SMOKE`` is set (to anything but ``0``) by
+    ``pytest --nbval-lax notebooks`` (notebooks/conftest.py) and ``python -m ganutils.run --smoke``."""
+    return os.environ.get(SMOKE_ENV, "") not in ("", "0")
+
+
+def for_tests(namespace, **values):
+    """Give the chapter's parameters in ``namespace`` (its ``globals()``) small ``values`` when the tests
+    run it, so that every cell runs in seconds: ``for_tests(globals(), steps=6, out_dir="runs/smoke/x")``.
+
+    It goes in the cell right after the parameters cell, before :func:`check`. In Colab, in a reader's
+    run and in the book run it changes nothing. When the tests run the chapter (:func:`testing`) it sets
+    each value, except for the parameters the runner injected (``python -m ganutils.run --smoke -p steps
+    200``; their names are in ``GANBOOK_GIVEN``), whose values win. Returns None.
+
+    Raises :class:`ParameterError` in every run, tests or not, for a name that is not a parameter of the
+    chapter (one annotated with a :class:`Kind` in the parameters cell), naming the closest one.
+    """
+    import difflib
+
+    annotations = namespace.get("__annotations__", {})
+    known = [name for name, kind in annotations.items() if isinstance(kind, Kind) and name in namespace]
+    unknown = [name for name in values if name not in known]
+    if unknown:
+        lines = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=1)
+            lines.append(f"for_tests: {name!r} is not a parameter of this chapter"
+                         + (f"; did you mean {close[0]!r}?" if close else ""))
+        raise ParameterError("\n".join(lines) + "\nParameters: " + (", ".join(known) or "none"))
+    if not testing():
+        return
+    given = {name.strip() for name in os.environ.get(GIVEN_ENV, "").split(",")}
+    namespace.update({name: value for name, value in values.items() if name not in given})
+
+
+def values_for_tests(source):
+    """The values a cell gives the tests with :func:`for_tests`, read from its source without running it.
+
+    Returns ``{name: value}`` (empty when the cell has no ``for_tests`` call). Raises ``ValueError`` for
+    a value that is not a Python literal (the tests' values are plain numbers and strings) and
+    ``SyntaxError`` for a cell that is not Python.
+    """
+    found = {}
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name != "for_tests":
+            continue
+        for keyword in node.keywords:
+            try:
+                found[keyword.arg] = ast.literal_eval(keyword.value)
+            except ValueError:
+                raise ValueError(f"for_tests: the value of {keyword.arg} is not a literal: "
+                                 f"{ast.unparse(keyword.value)}") from None
     return found

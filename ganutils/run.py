@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from traceback import format_exception
 
-from . import SMOKE_ENV
+from . import GIVEN_ENV, SMOKE_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -166,7 +166,8 @@ def check_parameters(notebooks, given):
 
 def parameter_values(notebook, smoke=False):
     """The values a chapter's parameters cell sets by itself, with or without smoke mode, computed
-    here without a kernel (the cell only imports ``ganutils`` and calls ``ganutils.smoke``)."""
+    here without a kernel (the cell only imports ``ganutils``, perhaps calling ``ganutils.smoke``); in
+    smoke mode, updated with the tests' values of its ``ganutils.params.for_tests`` call."""
     import builtins
     import types
 
@@ -182,8 +183,13 @@ def parameter_values(notebook, smoke=False):
         return builtins.__import__(name, globals, locals, fromlist, level)
 
     namespace = {"ganutils": shim, "__builtins__": {**vars(builtins), "__import__": importer}}
-    source = parameters_cell(nbformat.read(str(notebook), as_version=4)).source
+    nb = nbformat.read(str(notebook), as_version=4)
+    source = parameters_cell(nb).source
     exec(source, namespace)
+    if smoke:
+        for cell in nb.cells:
+            if cell.cell_type == "code" and "for_tests(" in cell.source:  # other cells may hold magics
+                namespace.update(params.values_for_tests(cell.source))
     return {name: namespace[name] for name in params.declared(source) if name in namespace}
 
 
@@ -217,9 +223,9 @@ def new_folders(folders, within):
 
 def smoke_scratch(notebook, cwd, parameters=None):
     """What a smoke run of a chapter in ``cwd`` may delete when it ends: the run folders that only
-    smoke runs use (the cell's ``ganutils.smoke(full, test)`` gives them a folder of their own, e.g.
-    ``runs/smoke/faces28``), and any other run folder it is about to create. A folder a normal run
-    uses and that exists already (a reader's run) is never on the list."""
+    smoke runs use (the tests' values, ``ganutils.params.for_tests``, give them a folder of their
+    own, e.g. ``runs/smoke/faces28``), and any other run folder it is about to create. A folder a
+    normal run uses and that exists already (a reader's run) is never on the list."""
     smoke = run_folders(notebook, cwd, smoke=True, parameters=parameters)
     full = run_folders(notebook, cwd, smoke=False, parameters=parameters)
     own = [folder for folder in smoke if folder not in full]
@@ -335,12 +341,14 @@ def run(notebook, output, parameters=None, smoke=False, cwd=None, log_output=Fal
     ``log``: a file that receives the kernel process's own output (TensorFlow's start-up lines);
     None leaves it on the terminal. ``tmpdir``: the kernel's ``TMPDIR`` (its temporary files go
     there). Nothing in this process's environment is changed: the kernel gets ``GANBOOK_SMOKE``
-    (smoke runs), ``TF_CPP_MIN_LOG_LEVEL=3`` (unless set) and an inline matplotlib backend through
-    its own environment.
+    (smoke runs), ``GANBOOK_GIVEN`` (the names of ``parameters``: the tests' values of
+    ``ganutils.params.for_tests`` do not override them), ``TF_CPP_MIN_LOG_LEVEL=3`` (unless set) and
+    an inline matplotlib backend through its own environment.
     """
     import papermill as pm
     env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline",  # figures go into the notebook
-           "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+           "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+           GIVEN_ENV: ",".join(parameters or {})}
     if smoke:
         env[SMOKE_ENV] = "1"
     if tmpdir is not None:

@@ -1,7 +1,9 @@
 """`pytest --nbval-lax notebooks`: run every chapter in smoke mode (tiny step counts), and clean up.
 
-The kernels nbval starts inherit this environment, and each chapter's parameters cell
-reads it through `ganutils.smoke(full, test)`. Their temporary files go to a folder of
+The kernels nbval starts inherit this environment. nbval injects no parameters: each
+chapter's cell after its parameters cell, `ganutils.params.for_tests(globals(), steps=6, ...)`,
+reads GANBOOK_SMOKE and sets its small values (GANBOOK_GIVEN, the names a runner injected,
+is cleared: nothing here was injected). Their temporary files go to a folder of
 their own (TMPDIR) that is removed at the end, and so are the chapters' smoke run
 folders (`runs/smoke/...`: checkpoints, grids); a reader's own runs are left alone.
 """
@@ -11,11 +13,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import ganutils
 from ganutils import run
 
 HERE = Path(__file__).resolve().parent
 
-os.environ["GANBOOK_SMOKE"] = "1"
+os.environ[ganutils.SMOKE_ENV] = "1"
+os.environ.pop(ganutils.GIVEN_ENV, None)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # level 3: no C++ start-up log lines in outputs
 os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures inline, whatever the shell says
 KERNEL_TMP = tempfile.mkdtemp(prefix="ganbook-nbval-")

@@ -162,3 +162,63 @@ def test_a_folder_whose_only_content_is_a_link_loop_holds_no_images(tmp_path):
     (tmp_path / "empty" / "loop").symlink_to("..")
     (tmp_path / "empty" / "self").symlink_to(".")
     assert "holds no image files" in refused(DataSource, str(tmp_path / "empty"))
+
+
+def _chapter_namespace():
+    """What a parameters cell leaves in a kernel: its values and their kinds."""
+    namespace = {}
+    exec("from ganutils.params import Count, OutDir\n"
+         "steps: Count = 6000\nout_dir: OutDir = 'runs/x'\nplain = 3", namespace)
+    return namespace
+
+
+def test_for_tests_changes_nothing_outside_the_tests(monkeypatch):
+    monkeypatch.delenv("GANBOOK_SMOKE", raising=False)
+    for switch in (None, "", "0"):
+        if switch is not None:
+            monkeypatch.setenv("GANBOOK_SMOKE", switch)
+        namespace = _chapter_namespace()
+        before = dict(namespace)
+        assert params.for_tests(namespace, steps=6, out_dir="runs/smoke/x") is None
+        assert namespace == before and not params.testing()
+
+
+def test_for_tests_gives_the_tests_their_values_but_not_over_injected_ones(monkeypatch):
+    monkeypatch.setenv("GANBOOK_SMOKE", "1")
+    monkeypatch.delenv("GANBOOK_GIVEN", raising=False)
+    namespace = _chapter_namespace()
+    assert params.for_tests(namespace, steps=6, out_dir="runs/smoke/x") is None  # the cell shows nothing
+    assert (namespace["steps"], namespace["out_dir"]) == (6, "runs/smoke/x")
+    # `python -m ganutils.run 3 --smoke -p steps 200`: papermill injected steps; it wins
+    monkeypatch.setenv("GANBOOK_GIVEN", "steps,data")
+    namespace = _chapter_namespace()
+    namespace["steps"] = 200
+    params.for_tests(namespace, steps=6, out_dir="runs/smoke/x")
+    assert (namespace["steps"], namespace["out_dir"]) == (200, "runs/smoke/x")
+
+
+@pytest.mark.parametrize("smoke", ["", "1"])
+def test_for_tests_refuses_a_name_that_is_not_a_parameter_in_every_run(smoke, monkeypatch):
+    monkeypatch.setenv("GANBOOK_SMOKE", smoke)
+    namespace = _chapter_namespace()
+    before = dict(namespace)
+    with pytest.raises(ParameterError) as info:
+        params.for_tests(namespace, step=6, plain=1, batch_size=8)
+    message = str(info.value)
+    assert "'step' is not a parameter of this chapter; did you mean 'steps'?" in message
+    assert "'plain' is not a parameter" in message        # assigned, but without a kind
+    assert "'batch_size' is not a parameter" in message
+    assert message.endswith("Parameters: steps, out_dir")
+    assert namespace == before
+
+
+def test_values_for_tests_are_read_from_the_cell_without_running_it():
+    source = ("# the tests' values\n"
+              "ganutils.params.for_tests(\n    globals(), steps=6, width=0.125,\n"
+              "    out_dir='runs/smoke/x')\n"
+              "ganutils.params.check(globals())\n"
+              "mixed_precision = ganutils.precision.choose(mixed_precision)\n")
+    assert params.values_for_tests(source) == {"steps": 6, "width": 0.125, "out_dir": "runs/smoke/x"}
+    assert params.values_for_tests("ganutils.params.check(globals())") == {}
+    with pytest.raises(ValueError, match="the value of steps is not a literal: open"):
+        params.values_for_tests("params.for_tests(globals(), steps=open('x').read())")
