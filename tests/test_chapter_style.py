@@ -128,3 +128,26 @@ def test_no_sentence_wraps_into_a_list_nobody_wrote(path):
                else [path.read_text(encoding="utf-8")])
     found = [pair for source in sources for pair in stray_list_items(source)]
     assert not found, f"{path.name}: a wrapped line starts a list (reflow it): {found}"
+
+
+HARNESS = ("ganutils.smoke(", "for_tests", "GANBOOK_SMOKE", "SMOKE_ENV", "params.check(")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_the_reader_sees_knobs_not_the_test_harness(path):
+    """The parameters cell holds plain values; the tests' values and the parameter check live in one
+    cell right after it, whose code the book removes (`remove-input`), and nowhere else; it names only
+    the chapter's parameters."""
+    from ganutils import params
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    (knobs,) = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    tests = nb.cells[nb.cells.index(knobs) + 1]
+    assert "ganutils.smoke(" not in knobs.source, f"{path.name}: the parameters cell calls ganutils.smoke"
+    assert "remove-input" in tests.metadata.get("tags", []), f"{path.name}: the test-values cell shows"
+    given = params.values_for_tests(tests.source)
+    declared = params.declared(knobs.source)
+    assert given and set(given) <= set(declared), \
+        f"{path.name}: the tests give values to names that are not parameters: {set(given) - set(declared)}"
+    shown = [(c.get("id"), word) for c in code if c is not tests for word in HARNESS if word in c.source]
+    assert not shown, f"{path.name}: test machinery in cells the reader sees: {shown}"

@@ -33,43 +33,84 @@ def test_install_cell_points_at_the_configured_repository(path):
     url = CONFIG["repository"]["url"]
     assert 'find_spec("ganutils") is None' in first
     assert f'"git+{url}"' in first, f"{path.name}: install cell must install git+{url}"
+    # machinery, not a lesson: the book folds it away (it still runs in Colab)
+    tags = code_cells(nb)[0].metadata.get("tags", [])
+    assert {"hide-input", "remove-input"} & set(tags), f"{path.name}: install cell not hidden: {tags}"
+
+
+def values_cell(nb):
+    """The cell right after the parameters cell: the tests' values and the parameter check."""
+    return nb.cells[nb.cells.index(run.parameters_cell(nb)) + 1]
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_one_parameters_cell_with_smoke_step_counts(path):
+def test_one_parameters_cell_of_plain_values(path):
+    """The reader sees knobs: `steps: Count = 6000`, no test machinery such as ganutils.smoke()."""
+    import ast
     nb = nbformat.read(path, as_version=4)
     tagged = [c for c in code_cells(nb) if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, f"{path.name}: expected one cell tagged 'parameters', found {len(tagged)}"
-    assert "ganutils.smoke(" in tagged[0].source
-    assert "seed" in tagged[0].source
+    source = tagged[0].source
+    assert "ganutils.smoke(" not in source, f"{path.name}: the tests' values go in the next cell"
+    assert "seed" in source
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        assert isinstance(node, ast.AnnAssign), f"{path.name}: not a parameter: {ast.unparse(node)}"
+        try:
+            ast.literal_eval(node.value)
+        except ValueError:
+            pytest.fail(f"{path.name}: {ast.unparse(node)} is not a plain value")
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_every_parameter_has_a_kind_and_the_next_cell_checks_them(path):
+def test_every_parameter_has_a_kind_and_the_next_cell_gives_test_values_and_checks(path):
+    import ast
     nb = nbformat.read(path, as_version=4)
     cell = run.parameters_cell(nb)
-    assert cell.source.startswith("# ganutils.smoke(full, test): "), "first line must say what smoke() means"
     kinds = params.declared(cell.source)
     untyped = [name for name, kind in kinds.items() if kind is None]
     assert kinds and not untyped, f"{path.name}: parameters without a kind annotation: {untyped}"
-    after = nb.cells[nb.cells.index(cell) + 1]
-    statements = [line for line in after.source.split("\n") if line.strip() and not line.startswith("#")]
-    # the check comes first: whatever the cell does next (e.g. precision.choose) sees checked values
-    assert after.cell_type == "code" and statements[0] == "ganutils.params.check(globals())"
+    after = values_cell(nb)
+    assert after.cell_type == "code"
+    tags = after.metadata.get("tags", [])
+    # hidden in the book; its output (precision.choose's line) depends on the machine
+    assert "remove-input" in tags and "nbval-check-output" not in tags, f"{path.name}: {tags}"
+    statements = [ast.unparse(node) for node in ast.parse(after.source).body]
+    # the tests' values first, then the check: whatever the cell does next (e.g. precision.choose)
+    # sees checked values, the tests' included
+    assert statements[0].startswith("ganutils.params.for_tests(globals(), "), statements
+    assert statements[1] == "ganutils.params.check(globals())", statements
+    tests = params.values_for_tests(after.source)
+    assert tests, f"{path.name}: no values for the tests"
+    assert set(tests) <= set(kinds), f"{path.name}: not parameters: {set(tests) - set(kinds)}"
     long = [line for c in (cell, after) for line in c.source.split("\n") if len(line) > 80]
     assert not long, f"{path.name}: lines over 80 characters: {long}"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_the_defaults_and_the_book_parameters_pass_their_own_check(path, monkeypatch):
+def test_the_defaults_the_tests_and_the_book_parameters_pass_their_own_check(path, monkeypatch):
     import ganutils
     nb = nbformat.read(path, as_version=4)
     source = run.parameters_cell(nb).source
+    tests = params.values_for_tests(values_cell(nb).source)
     for smoke in ("", "1"):
         monkeypatch.setenv(ganutils.SMOKE_ENV, smoke)
+        monkeypatch.delenv(ganutils.GIVEN_ENV, raising=False)
         namespace = {"ganutils": ganutils}
         exec(source, namespace)
-        namespace.update(run.BOOK_PARAMS.get(path.stem, {}) if not smoke else {})
+        defaults = dict(namespace)
+        params.for_tests(namespace, **tests)     # as the test-values cell calls it
+        if smoke:
+            # a smoke run gets the small values; each one differs from the reader's default
+            assert {name: namespace[name] for name in tests} == tests
+            same = [name for name in tests if tests[name] == defaults[name]]
+            assert not same, f"{path.name}: test values equal to the defaults: {same}"
+            assert run.parameter_values(path, smoke=True) == {
+                name: namespace[name] for name in params.declared(source)}
+        else:
+            assert namespace == defaults
+            namespace.update(run.BOOK_PARAMS.get(path.stem, {}))
         params.check(namespace)
     unknown = set(run.BOOK_PARAMS.get(path.stem, {})) - set(params.declared(source))
     assert not unknown, f"BOOK_PARAMS names that {path.name} does not declare: {unknown}"
@@ -119,11 +160,16 @@ def test_runner_resolves_chapters_and_values(tmp_path):
 
 
 def test_runner_injects_parameters_and_stamps_smoke_runs(tmp_path):
+    """A smoke run gets the tests' values, except where -p gave one: papermill injects its values
+    after the parameters cell, before for_tests, which leaves the injected names alone."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell("import ganutils\nsteps = ganutils.smoke(1000, 3)\nname = 'x'")
+    params = nbformat.v4.new_code_cell("import ganutils\nfrom ganutils.params import Count, Text\n"
+                                       "steps: Count = 1000\nname: Text = 'x'")
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("print(steps, name)")]
+    tests = nbformat.v4.new_code_cell("ganutils.params.for_tests(globals(), steps=3, name='t')\n"
+                                      "ganutils.params.check(globals())")
+    nb.cells = [params, tests, nbformat.v4.new_code_cell("print(steps, name)")]
     src = tmp_path / "01_probe.ipynb"
     nbformat.write(nb, src)
     out = tmp_path / "out" / "01_probe.ipynb"
@@ -134,7 +180,18 @@ def test_runner_injects_parameters_and_stamps_smoke_runs(tmp_path):
     assert done.metadata["ganbook"]["smoke"] is True
     assert done.metadata["ganbook"]["parameters"] == {"name": "y"}
     # papermill's injected cell is dropped: the executed chapter keeps its own defaults
-    assert len(done.cells) == 2 and done.cells[0].source == params.source
+    assert len(done.cells) == 3 and done.cells[0].source == params.source
+    # not a smoke run: the tests' values are not applied
+    run.run(src, out, {"name": "y"}, smoke=False)
+    assert nbformat.read(out, as_version=4).cells[-1].outputs[0]["text"].strip() == "1000 y"
+
+
+def test_smoke_is_kept_for_code_that_uses_it(monkeypatch):
+    import ganutils
+    monkeypatch.delenv(ganutils.SMOKE_ENV, raising=False)
+    assert ganutils.smoke(6000, 6) == 6000
+    monkeypatch.setenv(ganutils.SMOKE_ENV, "1")
+    assert ganutils.smoke(6000, 6) == 6
 
 
 def _probe_chapter(folder, body):
