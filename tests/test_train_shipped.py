@@ -22,8 +22,9 @@ def test_split_is_fixed_and_disjoint():
         train_shipped.split(30, 10, 20)
 
 
-def test_sittings_resume_and_export_a_card_with_its_curve(tmp_path):
+def test_sittings_resume_and_export_a_card_with_its_curve(tmp_path, monkeypatch):
     from PIL import Image
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")    # the script must not change it: it is the reader's
     folder = tmp_path / "photos"
     folder.mkdir()
     rng = np.random.default_rng(0)
