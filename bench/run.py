@@ -30,6 +30,12 @@ XLA and in mixed precision, the same interleaved way, and puts each float32/mixe
 cores the full ``--options`` table takes most of an hour (eyes128 at width 1 alone about 25 minutes):
 ``--widths book`` skips width 1.
 
+``--onednn`` instead times each model at the book run's width (``--widths``) with TensorFlow's oneDNN
+kernels off and on (``TF_ENABLE_ONEDNN_OPTS=0`` / ``1``, set in child processes: the switch is read
+once, when TensorFlow starts), ``--repeats`` children of each, alternating, and prints the median
+CPU-seconds per step and their ratio. TensorFlow turns oneDNN on by default only on CPUs with
+AVX-512 VNNI, AVX-VNNI or AMX; on an AVX2-only CPU the ratio says what the default costs.
+
 ``--kernels MODEL`` instead lists the oneDNN kernels (``ONEDNN_VERBOSE=1``) that one training step of
 MODEL runs in float32 and in mixed precision, with their milliseconds, heaviest first: where bfloat16
 gains and where it does not, and any fallback to a reference or gemm implementation.
@@ -255,6 +261,64 @@ def kernel_child(name, width, steps=3, batch=64):
             print(f"step_seconds {time.perf_counter() - t0} {time.process_time() - c0}", flush=True)
 
 
+ONEDNN_MARK = "=== ganbench onednn:"
+
+
+def onednn_child(name, width, steps, batch=64):
+    """In a child process: 2 warm-up steps, then ``steps`` training steps of model ``name`` (float32, the
+    recipe's optimisers) on constant batches; prints ``ONEDNN_MARK <wall s/step> <CPU s/step>``."""
+    import tensorflow as tf
+    from ganutils import models
+    from ganutils.train import GANTrainer
+    r = models.RECIPES[name]
+    size = r["image_size"]
+    real = tf.random.stateless_uniform([batch, size, size, 3], seed=[0, 1], minval=-1, maxval=1)
+    z = tf.random.stateless_normal([batch, r["latent_dim"]], seed=[0, 2])
+    u = tf.random.stateless_uniform([batch], seed=[0, 3])
+    g, d = models.build(name, seed=0, width=width)
+    t = GANTrainer(g, d, labels=r["labels"], g_optimizer=r["g_optimizer"], d_optimizer=r["d_optimizer"])
+    fn = tf.function(t.train_step)
+    for _ in range(2):
+        float(fn(real, z, u, u)["d_loss"])
+    t0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(steps):
+        float(fn(real, z, u, u)["d_loss"])
+    print(f"{ONEDNN_MARK} {(time.perf_counter() - t0) / steps} {(time.process_time() - c0) / steps}",
+          flush=True)
+
+
+def onednn_table(steps, repeats, widths=("book",)):
+    """Median CPU s/step of each model with oneDNN off and on, ``repeats`` child processes of each in
+    alternating order; returns ``{"model@width": {"off_cpu_s", "on_cpu_s", "off_over_on", ...}}``."""
+    import os
+    import statistics
+    import subprocess
+    rows = {}
+    print(f"  {'model':10s} {'width':>5s} {'oneDNN off':>11s} {'on':>8s} {'off/on':>7s}"
+          f"   (CPU s/step, batch 64, median of {repeats} children x {steps} steps)", flush=True)
+    for name in ("celeba28", "anime64", "eyes128"):
+        ws = sorted({float(w) for w in ([book_width(name)] if "book" in widths else [])
+                     + ([1.0] if "1" in widths else []) if w is not None})
+        for width in ws:
+            times = {"0": [], "1": []}
+            for r in range(repeats):
+                for flag in (("0", "1") if r % 2 == 0 else ("1", "0")):
+                    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=flag, TF_CPP_MIN_LOG_LEVEL="2")
+                    out = subprocess.run([sys.executable, __file__, "--onednn-child", name, str(width), str(steps)],
+                                         capture_output=True, text=True, env=env, check=True).stdout
+                    line = next(x for x in out.splitlines() if x.startswith(ONEDNN_MARK))
+                    wall, cpu = map(float, line[len(ONEDNN_MARK):].split())
+                    times[flag].append((wall, cpu))
+            off = statistics.median(c for _, c in times["0"])
+            on = statistics.median(c for _, c in times["1"])
+            rows[f"{name}@{width:g}"] = {"off_cpu_s": round(off, 4), "on_cpu_s": round(on, 4),
+                                         "off_over_on": round(off / on, 3),
+                                         "off_wall_s": round(statistics.median(w for w, _ in times["0"]), 4),
+                                         "on_wall_s": round(statistics.median(w for w, _ in times["1"]), 4)}
+            print(f"  {name:10s} {width:5g} {off:>11.3f} {on:>8.3f} {off / on:>7.2f}", flush=True)
+    return rows
+
+
 def parse_onednn(text):
     """The child's output: ``{precision: ({(problem, kind, prop): [median ms per step, impl, data
     type]}, (median wall s/step, median CPU s/step))}``."""
@@ -341,10 +405,22 @@ def main(argv=None):
                         "float32 and mixed precision, with their times (ONEDNN_VERBOSE), and exit")
     p.add_argument("--width", type=float, default=1.0, help="--kernels: the model's width (default 1)")
     p.add_argument("--kernel-child", nargs=3, help=argparse.SUPPRESS)
+    p.add_argument("--onednn", action="store_true",
+                   help="only time each model with oneDNN off and on (child processes), and exit")
+    p.add_argument("--onednn-child", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.kernel_child:
         name, width, steps = args.kernel_child
         return kernel_child(name, float(width), int(steps))
+    if args.onednn_child:
+        name, width, steps = args.onednn_child
+        return onednn_child(name, float(width), int(steps))
+    if args.onednn:
+        widths = tuple(w.strip() for w in args.widths.split(","))
+        machine = machine_report()
+        rows = onednn_table(args.precision_steps or (3 if args.quick else 10), args.repeats, widths)
+        print(json.dumps({"onednn": rows, **machine}))
+        return rows
     if args.kernels:
         rows = kernel_table(args.kernels, args.width)
         print(json.dumps(rows))

@@ -177,12 +177,32 @@ def test_verbose_prints_an_automatic_choice_once(monkeypatch, capsys):
     machine(monkeypatch, speedup=2.0)
     P.choose("auto")
     P.choose("auto")
-    assert capsys.readouterr().out == ("precision bfloat16: CPU has avx512_bf16, oneDNN on, "
-                                       "probe ran 2.00x as fast as in float32\n")
+    out = capsys.readouterr().out
+    assert " ".join(out.split()) == ("precision bfloat16: CPU has avx512_bf16, oneDNN on, "
+                                     "probe ran 2.00x as fast as in float32")
+    assert all(len(line) <= 80 for line in out.splitlines())
     P.choose("auto", verbose=False)
     P.choose(True)
     P.choose(False)
     assert capsys.readouterr().out == ""
+
+
+def test_oneDNN_left_off_by_default_gets_one_hint_and_is_never_switched(monkeypatch, capsys):
+    machine(monkeypatch, flags="fpu sse2 avx2", onednn=(False, "TensorFlow's default for this CPU"))
+    monkeypatch.setattr(P, "_linux_x86", lambda: True)
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    assert P.choose("auto").dtype == "float32"
+    P.choose("auto")
+    out = capsys.readouterr().out
+    assert out.count("TF_ENABLE_ONEDNN_OPTS=1") == 1 and "restart the kernel" in " ".join(out.split())
+    assert all(len(line) <= 80 for line in out.splitlines())
+    assert "TF_ENABLE_ONEDNN_OPTS" not in __import__("os").environ     # a hint, not a switch
+    # the reader turned it off on purpose: no hint
+    monkeypatch.setattr(P, "_PRINTED", set())
+    machine(monkeypatch, flags="fpu sse2 avx2", onednn=(False, "TF_ENABLE_ONEDNN_OPTS=0"))
+    P.choose("auto")
+    assert "TF_ENABLE_ONEDNN_OPTS=1" not in capsys.readouterr().out
+    assert P.onednn_hint() is None
 
 
 def test_a_different_outcome_is_printed_again(monkeypatch, capsys):
@@ -190,7 +210,7 @@ def test_a_different_outcome_is_printed_again(monkeypatch, capsys):
     P.choose("auto")
     machine(monkeypatch, gpu=True)
     P.choose("auto")
-    lines = capsys.readouterr().out.splitlines()
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("precision")]
     assert len(lines) == 2 and lines[1].startswith("precision float16: a GPU")
 
 
