@@ -130,7 +130,7 @@ def main(argv=None):
         trainer.fit(ds, target, sample_every=args.eval_every, checkpoint_every=500,
                     metrics={"swd_val": swd_val}, metric_every=args.eval_every, metric_samples=len(val),
                     progress=False, make_gif=False)
-    wall, _, cpu = trainer.training_time()
+    _, wall, cpu = trainer.training_time()   # (steps, wall s, CPU s), evaluations included
     hist = {k: v for k, v in trainer.history.items() if k.startswith("swd_val")}
     record = {"name": args.name, **cfg, "seed": args.seed, "batch": batch, "steps_done": int(trainer.step.numpy()),
               "images": [len(train), len(val), len(held_out)], "floor_val": round(floor, 2),

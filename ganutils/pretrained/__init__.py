@@ -77,7 +77,7 @@ def describe(name, width=80):
             f"{c['held_out_images']:,} held-out images (lower is better; two real sets: {c['floor']}).")
     if c.get("weights_terms"):
         text += " " + c["weights_terms"]
-    return textwrap.fill(text, width)
+    return textwrap.fill(text, width, break_on_hyphens=False)
 
 
 def check_noise(latent_dim):
