@@ -47,9 +47,7 @@ def split(n, n_held, n_val, seed=0):
 
 
 def plot_curve(history, batch, floor, path, title):
-    import matplotlib
-    from matplotlib.figure import Figure
-    del matplotlib
+    from matplotlib.figure import Figure   # no pyplot: the reader's backend is left alone
     fig = Figure(figsize=(6, 3.6), dpi=110)
     ax = fig.add_subplot()
     for key, label in (("swd_val_ema", "EMA generator"), ("swd_val", "raw generator")):
