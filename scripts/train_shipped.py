@@ -10,8 +10,9 @@ decides when to stop, and the rest to train on. Every ``--eval-every`` steps the
 generator it samples with (the EMA, with its own BatchNorm statistics) on the validation split and saves
 a grid; the curve (SWD against images seen) is written to ``OUT/curve.json`` and ``OUT/curve.png``.
 Run it again with the same arguments to continue: it resumes from the last checkpoint in ``OUT/run``
-(``GANTrainer``'s ``resume=True``) until ``--steps`` are done, or ``--sitting-steps`` more. Ctrl-C saves a
-checkpoint. ``--export`` scores the final generator on the held-out split and stores it as package data
+(``GANTrainer``'s ``resume=True``) until ``--steps`` are done, or ``--sitting-steps`` more. Ctrl-C, or
+``kill -INT`` / ``kill -TERM`` of a run started in the background, saves a checkpoint and stops (exit
+status 130). ``--export`` scores the final generator on the held-out split and stores it as package data
 with its data card (``pretrained.export``). Nothing here is needed to use the course: it is how the
 shipped generators were made.
 """
@@ -125,9 +126,14 @@ def main(argv=None):
     swd_val = metrics.make_metric("swd", val)
     t1 = time.time()
     if target > done:
-        trainer.fit(ds, target, sample_every=args.eval_every, checkpoint_every=500,
-                    metrics={"swd_val": swd_val}, metric_every=args.eval_every, metric_samples=len(val),
-                    progress=False, make_gif=False)
+        try:
+            trainer.fit(ds, target, sample_every=args.eval_every, checkpoint_every=500,
+                        metrics={"swd_val": swd_val}, metric_every=args.eval_every, metric_samples=len(val),
+                        progress=False, make_gif=False)
+        except KeyboardInterrupt:   # fit saved a checkpoint first
+            print(f"interrupted at step {int(trainer.step.numpy())}, saved in {out / 'run'}: run the same "
+                  "command again to continue", flush=True)
+            return 130
     _, wall, cpu = trainer.training_time()   # (steps, wall s, CPU s), evaluations included
     hist = {k: v for k, v in trainer.history.items() if k.startswith("swd_val")}
     record = {"name": args.name, **cfg, "seed": args.seed, "batch": batch, "steps_done": int(trainer.step.numpy()),
@@ -192,5 +198,15 @@ def progress_sheet(samples, path, size, n=6, rows=5):
     return 0
 
 
+def _stoppable():
+    """Ctrl-C's promise for a run started in the background too: a shell starts ``cmd &`` with SIGINT
+    ignored, where ``kill -INT`` did nothing. In this script's own process (never in a reader's or a
+    test's), SIGINT and SIGTERM raise KeyboardInterrupt, which ``GANTrainer.fit`` answers by saving."""
+    import signal
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 if __name__ == "__main__":
+    _stoppable()
     sys.exit(main())

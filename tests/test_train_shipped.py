@@ -48,3 +48,46 @@ def test_sittings_resume_and_export_a_card_with_its_curve(tmp_path, monkeypatch)
     assert card["memorisation"]["ratio"] > 0 and card["held_out_images"] == 16
     sheet = np.asarray(Image.open(tmp_path / "progress.png"))
     assert sheet.shape[1] >= 6 * 120 and sheet.dtype == np.uint8
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_run_started_in_the_background_stops_on_a_signal_and_saves(tmp_path, sig):
+    """A shell starts ``cmd &`` with SIGINT ignored: ``kill -INT`` of such a run did nothing, and the
+    run went on past where it was asked to stop. Both signals must save a checkpoint and stop it."""
+    import os
+    import signal
+    import subprocess
+    import time
+    from PIL import Image
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(96):
+        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(folder / f"{i:03d}.png")
+    out = tmp_path / "run"
+    cmd = [sys.executable, str(ROOT / "scripts" / "train_shipped.py"), "faces28", "--data", str(folder),
+           "--out", str(out), "--width", "0.125", "--n-held", "16", "--n-val", "16", "--eval-every", "100000",
+           "--mixed-precision", "false", "--steps", "100000"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            cwd=ROOT, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        seen = []
+        while not any(ln.startswith("sitting:") for ln in seen):   # wait until it trains
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+        time.sleep(5)
+        proc.send_signal(getattr(signal, sig))
+        rest, _ = proc.communicate(timeout=300)
+        rest = "".join(seen) + rest
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, rest[-2000:]
+    match = [ln for ln in rest.splitlines() if ln.startswith("interrupted at step")]
+    assert match, rest[-2000:]
+    step = int(match[0].split()[3].rstrip(","))
+    assert 0 <= step < 100000                  # stopped long before its 100,000 steps
+    if step > 0:                                # what fit saves on Ctrl-C: tests/test_train.py
+        assert (out / "run" / f"ckpt-{step}.index").exists()
