@@ -195,7 +195,6 @@ def progress_sheet(samples, path, size, n=6, rows=5):
     steps = [int(g.stem.split("_")[1]) for g in pick]
     print(f"{path}: rows at steps {steps}")
     return steps
-    return 0
 
 
 def _stoppable():
