@@ -65,8 +65,9 @@ def card(name):
 def describe(name, width=80):
     """How generator ``name`` was trained and how it scored (from its card), as lines of at most
     ``width`` characters: recipe, width, steps, training CPU-minutes, precision and CPU where the card
-    records them, the data, SWD ×1e3 against held-out photographs beside the real-vs-real floor, and the
-    terms the weights inherit. Raises ``KeyError`` for an unknown name."""
+    records them, the data, SWD ×1e3 against held-out photographs beside the real-vs-real floor, the
+    checkerboard measure beside real images' where the card records it, and the terms the weights
+    inherit. Raises ``KeyError`` for an unknown name."""
     import textwrap
     c = card(name)
     precision = "bfloat16" if c.get("mixed_precision") else "float32"
@@ -75,9 +76,24 @@ def describe(name, width=80):
             f"({c['cpu_seconds'] / 60:.0f} training CPU-minutes, {precision}{cpu}) on "
             f"{c['data']['images']:,} {c['data']['name']} images. SWD ×1e3 {c['swd']} against "
             f"{c['held_out_images']:,} held-out images (lower is better; two real sets: {c['floor']}).")
+    if c.get("checkerboard"):
+        text += (f" Checkerboard {c['checkerboard']['samples']:.2f} (real images "
+                 f"{c['checkerboard']['real']:.2f}; about 1 without a grid).")
     if c.get("weights_terms"):
         text += " " + c["weights_terms"]
     return textwrap.fill(text, width, break_on_hyphens=False)
+
+
+def describe_memorisation(name):
+    """The memorisation check on generator ``name``'s card (``metrics.memorisation``: samples against
+    the training photos, beside held-out photos against the same), as two lines of at most 80
+    characters. Raises ``KeyError`` for an unknown name or a card without the check."""
+    m = card(name).get("memorisation")
+    if not m:
+        raise KeyError(f"the card of {name!r} records no memorisation check")
+    return (f"median distance to the nearest training photo: {m['fake_median']:.3f} for samples,\n"
+            f"{m['held_out_median']:.3f} for held-out photos (ratio {m['ratio']:.2f}); near copies: "
+            f"{m['near_copies']:.1%} of samples")
 
 
 def check_noise(latent_dim):
@@ -159,7 +175,7 @@ def _half(weights, names, source):
 
 
 def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter=None, folder=None,
-           weights_terms="", curve=None):
+           weights_terms="", curve=None, checkerboard=None):
     """Store the generator a :func:`ganutils.compare.compare_recipes` run saved in ``run_dir`` as
     package data ``name`` (float16 weights) and add its card to the manifest.
 
@@ -167,7 +183,9 @@ def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter
     ``floor``: SWD ×1e3 against held-out real images and the real-vs-real floor; ``memorisation``:
     the nearest-neighbour check (:func:`ganutils.metrics.memorisation`); ``weights_terms``: what the
     data's terms mean for the weights (``Source.weights_terms``); ``curve``: the run's validation curve,
-    ``{"x": "images seen", "points": [[images, swd], ...], "floor": f}`` (stored as given); ``folder``:
+    ``{"x": "images seen", "points": [[images, swd], ...], "floor": f}`` (stored as given);
+    ``checkerboard``: ``{"samples": s, "real": r}``, :func:`ganutils.metrics.checkerboard` of the
+    generator's samples and of held-out real images (about 1 without a grid); ``folder``:
     where to store it
     (default: this package; ``~`` in it and in ``run_dir`` is the home folder). A weight tensor float16
     cannot hold (see the module's docstring) is stored in float32; the card's ``float16`` entry gives
@@ -203,6 +221,7 @@ def export(run_dir, name, *, data, terms, swd, floor, memorisation=None, chapter
          "data": data, "terms": terms, "swd": round(float(swd), 1), "floor": round(float(floor), 1),
          "held_out_images": spec["held_out"][0], "memorisation": memorisation,
          "weights_terms": weights_terms, "cpu": cpu_info().model, "curve": curve,
+         "checkerboard": checkerboard,
          "bytes": buf.tell(), "check": _statistics(exported, result["latent_dim"]),
          "float16": {"max_error": float(f"{max_error:.3g}"), "float32_weights": in_float32}}
     m = _manifest(folder)
