@@ -38,14 +38,12 @@ NOTEBOOKS = ROOT / "notebooks"
 #: parameters cell holds the reader's defaults (longer, for a GPU); these override them.
 BOOK_PARAMS: dict[str, dict] = {
     "03_faces28": {"steps": 2400, "width": 0.5, "sample_every": 300, "checkpoint_every": 600,
-                   "metric_every": 100, "progress": False, "compare_cpu_s": 600, "mixed_precision": True,
-                   "export_pretrained": True},
+                   "metric_every": 100, "progress": False, "compare_cpu_s": 600, "mixed_precision": True},
     "04_eyes128": {"width": 0.25, "steps": 2400, "sample_every": 400, "checkpoint_every": 800,
                    "compare_cpu_s": 300, "mixed_precision": True, "export_pretrained": True,
                    "long_steps": 12000, "sitting_steps": 1000},
     "05_anime64": {"width": 0.5, "steps": 2000, "sample_every": 200, "checkpoint_every": 500,
-                   "progress": False, "compare_cpu_s": 420, "mixed_precision": True,
-                   "export_pretrained": True},
+                   "progress": False, "compare_cpu_s": 420, "mixed_precision": True},
     "06_tricks": {"width": 0.25, "steps": 800, "metric_every": 200, "eval_samples": 1000,
                   "width128": 0.03125, "steps128": 100, "eval128": 200, "timing_steps": 3,
                   "width64": 0.125, "steps64": 6000, "eval64": 500, "compare_cpu_s": 450,
