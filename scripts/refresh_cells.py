@@ -59,8 +59,9 @@ def main(argv=None):
         return 1
     for i, ran in zip(targets, scratch.cells[len(setup):]):
         nb.cells[i].outputs = tidy_outputs(ran.outputs)
-        if "execution_count" in nb.cells[i]:
-            nb.cells[i].execution_count = None
+        # nbval refuses a cell with outputs and no execution count ("Unrun reference cell"): keep the
+        # book run's count, or take the scratch kernel's
+        nb.cells[i].execution_count = nb.cells[i].get("execution_count") or ran.execution_count
         print(f"cell {i} ({nb.cells[i].get('id')}): {len(nb.cells[i].outputs)} outputs")
     nbformat.write(nb, args.notebook)
     return 0

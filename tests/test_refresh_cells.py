@@ -29,6 +29,7 @@ def test_only_the_named_cells_get_new_outputs(tmp_path):
     assert refresh_cells.main([str(path), "target", "--setup", "setup"]) == 0
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[2].outputs[0]["text"] == "21\n"          # ran after its setup cell
+    assert nb.cells[2].execution_count                       # nbval refuses outputs of an "unrun" cell
     assert nb.cells[3].outputs[0]["text"] == "kept\n"        # not named: untouched
     assert nb.cells[1].outputs == []                         # setup ran, its outputs are not stored
 
