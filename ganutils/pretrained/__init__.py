@@ -91,8 +91,8 @@ def describe_memorisation(name):
     m = card(name).get("memorisation")
     if not m:
         raise KeyError(f"the card of {name!r} records no memorisation check")
-    return (f"median distance to the nearest training photo: {m['fake_median']:.3f} for samples,\n"
-            f"{m['held_out_median']:.3f} for held-out photos (ratio {m['ratio']:.2f}); near copies: "
+    return (f"median distance to the nearest training image: {m['fake_median']:.3f} for samples,\n"
+            f"{m['held_out_median']:.3f} for held-out images (ratio {m['ratio']:.2f}); near copies: "
             f"{m['near_copies']:.1%} of samples")
 
 
