@@ -32,6 +32,8 @@ from pathlib import Path
 #: 5x5 transposed convolutions: trained 8,000 steps each way on 7,692 CelebA photos (2026-12-03, AMD EPYC),
 #: resize scored SWD 45.8 on the 1,000 held-out photos against 26.5 (floor 17.3) and drew duller,
 #: browner faces, while transpose drew a checkerboard of 2.44 where the photos score 0.99.
+#: ``models.UPSAMPLES``, spelled out so that ``--help`` and a wrong option do not wait for TensorFlow.
+UPSAMPLES = ("transpose", "resize", "subpixel")
 SHIPPED = {
     "faces64": dict(recipe="anime64_modern", source="celeba", crop="center", width=0.5, steps=16000,
                     chapter="03_faces28", flip=True, upsample="transpose"),
@@ -80,7 +82,8 @@ def main(argv=None):
     p.add_argument("--sitting-steps", type=int, default=None, help="stop after this many more steps")
     p.add_argument("--width", type=float, default=None)
     p.add_argument("--recipe", default=None)
-    p.add_argument("--upsample", default=None, help="transpose, resize or subpixel (default: the table's)")
+    p.add_argument("--upsample", default=None, choices=UPSAMPLES, help="how the generator doubles its "
+                   "maps (default: the table's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-held", type=int, default=1000)
     p.add_argument("--n-val", type=int, default=1000)

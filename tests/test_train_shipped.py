@@ -22,6 +22,15 @@ def test_split_is_fixed_and_disjoint():
         train_shipped.split(30, 10, 20)
 
 
+def test_the_upsampling_options_are_the_models_and_a_wrong_one_is_refused_before_training(capsys):
+    from ganutils import models
+    assert train_shipped.UPSAMPLES == models.UPSAMPLES
+    assert all(c["upsample"] in models.UPSAMPLES for c in train_shipped.SHIPPED.values())
+    with pytest.raises(SystemExit):
+        train_shipped.main(["faces28", "--data", "x", "--out", "y", "--upsample", "bilinear"])
+    assert "invalid choice: 'bilinear'" in capsys.readouterr().err
+
+
 def test_sittings_resume_and_export_a_card_with_its_curve(tmp_path, monkeypatch):
     from PIL import Image
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")    # the script must not change it: it is the reader's
