@@ -53,7 +53,6 @@ def main(argv=None):
     val, train = images[order[:args.eval_images]], images[order[args.eval_images:]]
     options = [o.strip() for o in args.options.split(",") if o.strip()]
     variants = [(option, args.recipe, {"upsample": option}) for option in options]
-    levels = 3 if args.size % 8 == 0 else 2   # periods 2, 4, 8 px (28-px images: 2 and 4)
     info = precision.cpu_info()
     model, bf16 = info.model or "unknown", list(info.bf16_flags or ())
     print(f"data: {'folder of ' if args.data else 'embedded '}{len(images)} images at {args.size} px: "
@@ -61,13 +60,13 @@ def main(argv=None):
     c = compare.compare_recipes(variants, train, val, cpu_seconds=args.budget, seeds=range(args.seeds),
                                 width=args.width, mixed_precision=args.precision == "bfloat16", out_dir=out,
                                 flip=args.flip, n_samples=args.eval_images, probes=None, evals=0)
-    real_board = metrics.checkerboard(val, levels)
+    real_board = metrics.checkerboard(val)
     rows = []
     for r in c.runs:
         fake = c.samples[(r["recipe"], r["seed"])]
         spectrum = metrics.spectrum_ratio(fake, val)
         row = {"upsample": r["recipe"], "seed": r["seed"], "steps": r["steps"], "cpu_s": r["cpu_s"],
-               "swd": round(r["swd"], 1), "checkerboard": round(metrics.checkerboard(fake, levels), 2),
+               "swd": round(r["swd"], 1), "checkerboard": round(metrics.checkerboard(fake), 2),
                "high_power_ratio": round(spectrum["high_power_ratio"], 3),
                "mean_abs_log_ratio": round(spectrum["mean_abs_log_ratio"], 3)}
         viz.save_grid(fake[:64], out / f"{r['recipe']}-seed{r['seed']}.png")

@@ -173,9 +173,8 @@ def main(argv=None):
         curve = {"x": "images seen", "y": "SWD x1e3 on the validation split", "generator": key[8:] or "raw",
                  "points": [[int(s * batch), round(float(v), 2)] for s, v in hist.get(key, [])],
                  "floor": round(floor, 2)}
-        levels = min(3, (size & -size).bit_length() - 1)    # the stride-2 grids a size can show
-        grid = {"samples": round(float(metrics.checkerboard(fakes[:512], levels=levels)), 3),
-                "real": round(float(metrics.checkerboard(held_out[:512], levels=levels)), 3)}
+        grid = {"samples": round(float(metrics.checkerboard(fakes[:512])), 3),
+                "real": round(float(metrics.checkerboard(held_out[:512])), 3)}
         source = SOURCES[cfg["source"]]
         pretrained.export(out / "final", args.name, chapter=cfg["chapter"],
                           data={"name": Path(args.data).name, "images": len(train)},

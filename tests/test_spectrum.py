@@ -128,15 +128,27 @@ def test_power_spectrum_puts_a_sinusoid_at_its_frequency():
     assert power.argmax() == 4                                         # radius 5
 
 
+def test_default_levels_follow_the_size():
+    """Without ``levels`` the measure looks for as many stride-2 grids as the size holds, up to 3."""
+    assert [metrics.default_levels(s) for s in (128, 64, 28, 18, 4)] == [3, 3, 2, 1, 1]
+    assert metrics.default_levels(64, 28) == 2
+    x28 = synthetic("faces", 64, size=28, seed=0)[0]
+    assert metrics.checkerboard(x28) == metrics.checkerboard(x28, levels=2)
+    x64 = synthetic("faces", 64, size=64, seed=0)[0]
+    assert metrics.checkerboard(x64) == metrics.checkerboard(x64, levels=3)
+    assert metrics.spectrum_report(x28, x28)["checkerboard"] == metrics.checkerboard(x28, levels=2)
+
+
 def test_grid_bins():
     assert metrics.grid_bins(64) == [0, 8, 16, 24, 32, 40, 48, 56]
     assert metrics.grid_bins(28, levels=2) == [0, 7, 14, 21]
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda: metrics.checkerboard(synthetic("faces", 2, size=28, seed=0)[0]),
+    (lambda: metrics.checkerboard(synthetic("faces", 2, size=28, seed=0)[0], levels=3),
      r"divisible by 8.*got 28; levels=2 fits size 28"),
-    (lambda: metrics.checkerboard(np.zeros((2, 8, 8, 3), np.uint8)), r"at least 16 pixels, got 8; levels=2"),
+    (lambda: metrics.checkerboard(np.zeros((2, 8, 8, 3), np.uint8), levels=3), r"at least 16 pixels, got 8; levels=2"),
+    (lambda: metrics.checkerboard(np.zeros((2, 18, 17, 3), np.uint8)), r"divisible by 2.*got 18x17"),
     (lambda: metrics.checkerboard(np.zeros((2, 64, 64, 3), np.uint8), levels=0),
      "levels must be an int >= 1"),
     (lambda: metrics.checkerboard(np.zeros((2, 64, 64, 3), np.uint8), levels=2.0), "levels must be an int"),

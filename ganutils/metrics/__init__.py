@@ -42,14 +42,14 @@ from .inception import (INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_MD5, INCEPTION
                         _fid_from_features, fid, frechet_distance, inception_features, kernel_inception_distance, kid)
 from .neighbours import coverage, memorisation, near_duplicates, nearest_distances
 from .sliced_wasserstein import SWD_MIN_IMAGES, SWD_MIN_SIZE, swd
-from .spectrum import (checkerboard, grid_bins, power_spectrum, radial_spectrum, spectrum_ratio,
+from .spectrum import (checkerboard, default_levels, grid_bins, power_spectrum, radial_spectrum, spectrum_ratio,
                        spectrum_report)
 
 __all__ = [
     "to_uint8", "swd", "frechet_distance", "kernel_inception_distance",
     "inception_features", "fid", "kid", "FactorClassifier", "factor_distance", "factor_coverage",
     "coverage", "make_metric", "memorisation", "near_duplicates", "nearest_distances",
-    "checkerboard", "grid_bins", "power_spectrum", "radial_spectrum", "spectrum_ratio", "spectrum_report",
+    "checkerboard", "default_levels", "grid_bins", "power_spectrum", "radial_spectrum", "spectrum_ratio", "spectrum_report",
     "COVERAGE_FACTORS", "SWD_MIN_IMAGES", "SWD_MIN_SIZE",
     "INCEPTION_WEIGHTS_FILE", "INCEPTION_WEIGHTS_URL", "INCEPTION_WEIGHTS_MD5",
 ]

@@ -33,7 +33,7 @@ import numpy as np
 
 from ._common import _pair, to_uint8
 
-__all__ = ["power_spectrum", "grid_bins", "checkerboard", "radial_spectrum", "spectrum_ratio",
+__all__ = ["power_spectrum", "grid_bins", "default_levels", "checkerboard", "radial_spectrum", "spectrum_ratio",
            "spectrum_report"]
 
 _LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601
@@ -125,7 +125,20 @@ def _grid_ratios(p, levels):
     return np.array(ratios), np.array(periods)
 
 
-def checkerboard(images, levels=3, *, by_period=False):
+def default_levels(*sides, most=3):
+    """The ``levels`` that ``checkerboard`` uses when given none: the most stacked stride-2 upsamplings,
+    at most ``most`` (3: periods 2, 4 and 8 px), whose grid fits every side (``grid_bins``): 3 for 64-
+    and 128-px images, 2 for 28-px ones (28 = 7 × 2 × 2), 1 for 18-px ones. Raises ``ValueError`` when
+    not even one fits (an odd side, or one under 4 px)."""
+    fits = [lv for lv in range(1, most + 1)
+            if all(side % 2 ** lv == 0 and side >= 2 ** (lv + 1) for side in sides)]
+    if not fits:
+        raise ValueError(f"checkerboard needs image sides divisible by 2 and at least 4 pixels, got "
+                         f"{'x'.join(str(s) for s in sides)}")
+    return fits[-1]
+
+
+def checkerboard(images, levels=None, *, by_period=False):
     """How strongly the images carry the grid of ``levels`` stacked stride-2 upsamplers: ≈ 1 without
     one, larger with one (Odena et al. 2016).
 
@@ -138,7 +151,8 @@ def checkerboard(images, levels=3, *, by_period=False):
 
     ``images``: uint8 ``[N, H, W, 3]`` or floats in [-1, 1], with ``H`` and ``W`` divisible by
     ``2^levels`` (64-px images: ``levels`` up to 5; 28-px: ``levels=2``). ``levels``: how many stacked
-    stride-2 upsamplings to look for (3: periods 2, 4 and 8 px). ``by_period=True`` returns a dict
+    stride-2 upsamplings to look for (3: periods 2, 4 and 8 px); ``None`` (the default) takes
+    ``default_levels`` of the image size: 3, or fewer where the size does not fit 3 (28 px: 2). ``by_period=True`` returns a dict
     ``{2: score, 4: score, …}``: the mean ratio over the bins of each period (the bins of period 4 are
     the multiples of ``N/4`` that are not multiples of ``N/2``, and so on) — which layer left the grid.
 
@@ -151,6 +165,8 @@ def checkerboard(images, levels=3, *, by_period=False):
     an empty batch, or what ``to_uint8`` refuses.
     """
     x = to_uint8(images, where="checkerboard's images")
+    if levels is None:
+        levels = default_levels(*x.shape[1:3])
     for side in x.shape[1:3]:
         grid_bins(side, levels)   # the clear message before any FFT
     ratios, periods = _grid_ratios(power_spectrum(x), levels)
@@ -219,7 +235,7 @@ def spectrum_ratio(fake, real):
             "high_power_ratio": float((pf[high].sum() + tiny) / (pr[high].sum() + tiny))}
 
 
-def spectrum_report(fake, real, levels=3):
+def spectrum_report(fake, real, levels=None):
     """The samples' spectral numbers next to real images': a dict with ``checkerboard`` (the samples'),
     ``checkerboard_real`` (the real images', the floor: "no checkerboard" means as low as this),
     ``mean_abs_log_ratio`` and ``high_power_ratio`` (``spectrum_ratio``; real against real would give 0
