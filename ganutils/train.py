@@ -37,6 +37,7 @@ import os
 import re
 import shutil
 import sys
+import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -236,42 +237,55 @@ class GANTrainer:
         return d_loss, g_loss, real_logits, fake_logits
 
     def train_step(self, real, z, u_real, u_fake):
-        """One training step. With ``d_steps == 1``: one simultaneous update of D and G from the same
-        forward pass (as the TensorFlow DCGAN tutorial does). With ``d_steps = k > 1``: the inputs
-        carry k batches (``[k, B, ...]``); D is updated on each in turn, then G once. Afterwards the EMA
-        of G is updated. Returns the step's mean losses, D(x) and D(G(z)) (sigmoids of the logits)."""
+        """One training step. With ``d_steps == 1``: one simultaneous update
+        of D and G from the same forward pass (as the TensorFlow DCGAN
+        tutorial does). With ``d_steps = k > 1``: the inputs carry k batches
+        (``[k, B, ...]``); D is updated on each in turn, then G once.
+        Afterwards the EMA of G is updated. Returns the step's mean losses,
+        D(x) and D(G(z)) (sigmoids of the logits)."""
         tf = _tf()
         G, D = self.generator, self.discriminator
         k = self.d_steps
         n = self._global_batch(real[0] if k > 1 else real)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             if k == 1:
-                d_loss, g_loss, real_logits, fake_logits = self.losses(real, z, u_real, u_fake)
-            else:  # the last batch's forward pass feeds G's update; D has had k - 1 steps before it
+                d_loss, g_loss, real_logits, fake_logits = self.losses(
+                    real, z, u_real, u_fake)
+            else:
+                # the last batch's forward pass feeds G's update; D has had
+                # k - 1 steps before it
                 with g_tape.stop_recording(), d_tape.stop_recording():
                     for i in range(k - 1):
                         with tf.GradientTape() as critic_tape:
-                            d_i, _, _, _ = self.losses(real[i], z[i], u_real[i], u_fake[i], sub=i)
-                            d_i = self._scale(self.d_optimizer, tf.reduce_sum(d_i) / n)
+                            d_i, _, _, _ = self.losses(
+                                real[i], z[i], u_real[i], u_fake[i], sub=i)
+                            d_i = self._scale(self.d_optimizer,
+                                              tf.reduce_sum(d_i) / n)
                         self._apply(self.d_optimizer, critic_tape, d_i, D)
                 d_loss, g_loss, real_logits, fake_logits = self.losses(
                     real[-1], z[-1], u_real[-1], u_fake[-1], sub=k - 1)
-            # average over the global batch, so replicas' gradients sum to the full-batch one
+            # average over the global batch, so replicas' gradients sum to
+            # the full-batch one
             d_loss = tf.reduce_sum(d_loss) / n
             g_loss = tf.reduce_sum(g_loss) / n
-            # mixed float16 scales the losses (inside the tapes) so small gradients survive
+            # mixed float16 scales the losses (inside the tapes) so small
+            # gradients survive
             d_scaled = self._scale(self.d_optimizer, d_loss)
             g_scaled = self._scale(self.g_optimizer, g_loss)
         self._apply(self.d_optimizer, d_tape, d_scaled, D)
         self._apply(self.g_optimizer, g_tape, g_scaled, G)
         if self.augment is not None:
-            self.augment.update(real_logits)   # ADA's controller (no-op unless adaptive)
+            # ADA's controller (no-op unless adaptive)
+            self.augment.update(real_logits)
         if self.ema is not None:
             self.ema.update(self.step + 1)
+        # D(x) and D(G(z)), in float32 whatever precision D computes in
+        d_real = tf.sigmoid(tf.cast(real_logits, tf.float32))
+        d_fake = tf.sigmoid(tf.cast(fake_logits, tf.float32))
         return {
             "d_loss": d_loss, "g_loss": g_loss,
-            "d_real": tf.reduce_sum(tf.sigmoid(tf.cast(real_logits, tf.float32))) / n,   # mean D(x)
-            "d_fake": tf.reduce_sum(tf.sigmoid(tf.cast(fake_logits, tf.float32))) / n,   # mean D(G(z))
+            "d_real": tf.reduce_sum(d_real) / n,   # mean D(x)
+            "d_fake": tf.reduce_sum(d_fake) / n,   # mean D(G(z))
         }
 
     @staticmethod
@@ -547,17 +561,17 @@ class GANTrainer:
                 if h != "class" and o.get(h) != n.get(h):
                     changes.append(f"{key} {h} {o.get(h)!r} -> {n.get(h)!r}")
         if changes:
-            print("Resuming with settings that differ from the checkpoint's (the ones given now are "
-                  "used): " + "; ".join(changes))
+            _say("Resuming with settings that differ from the checkpoint's; the new ones are used:",
+                 *(f"  {c}" for c in changes))
         was, now = old.get("precision"), new["precision"]
         if was and was != now:
             scale = ("" if "mixed_float16" not in (was, now) else
-                     " mixed_float16's loss scale was left behind; " if was == "mixed_float16" else
-                     " mixed_float16's loss scale starts afresh; ")
-            print(f"Resuming in another precision: precision: checkpoint {was}, now {now}. The weights and "
-                  f"optimiser state are kept in float32 under both and were restored exactly;{scale} the "
-                  f"steps from here on compute in {now}, so the run does not continue bit for bit as it "
-                  f"would have in {was}.")
+                     " mixed_float16's loss scale was left behind;" if was == "mixed_float16" else
+                     " mixed_float16's loss scale starts afresh;")
+            _say("Resuming in another precision:", f"  precision: checkpoint {was}, now {now}.",
+                 f"The weights and optimiser state are kept in float32 under both and were restored "
+                 f"exactly;{scale} the steps from here on compute in {now}, so the run does not "
+                 f"continue bit for bit as it would have in {was}.")
 
     def restore(self, iterator=None):
         """Restore the newest checkpoint in ``checkpoint_dir`` that reads whole, if there is one (a
@@ -677,9 +691,9 @@ class GANTrainer:
             moved.append(target)
         if moved:
             why = ("it has no checkpoint to continue" if resume else "resume=False")
-            print(f"Starting a fresh run ({why}): the earlier run's files were moved to "
-                  + ", ".join(str(m) for m in moved)
-                  + ("" if resume else "; pass resume=True to continue a run instead."))
+            _say(f"Starting a fresh run ({why}).", "The earlier run's files were moved to:",
+                 *(f"  {m}" for m in moved),
+                 *([] if resume else ["Pass resume=True to continue a run instead."]))
 
     # ------------------------------------------------------------------ the loop
     def sampler(self):
@@ -843,8 +857,8 @@ class GANTrainer:
         if step > start:
             last = [float(v) for v in self._last_values.numpy()]
             if not all(math.isfinite(v) for v in last):
-                print(f"Interrupted at step {step}, whose losses are not finite: nothing saved"
-                      + (f"; the last good checkpoint {kept} was kept." if kept else "."))
+                _say(f"Interrupted at step {step}, whose losses are not finite: nothing saved"
+                     + (f"; the last good checkpoint {kept} was kept." if kept else "."))
                 return
             for k, v in zip(HISTORY_KEYS, last):
                 if len(self.history[k]) == step - 1:
@@ -857,12 +871,13 @@ class GANTrainer:
         if self._manager is None:
             return
         if step == last_good:   # already on disk (or a fresh run's step 0): leave that checkpoint alone
-            print(f"Interrupted at step {step}; " + (f"its checkpoint {kept} was already saved. Run "
-                                                     "fit() again to continue." if kept
-                                                     else "nothing to save yet."))
+            _say(f"Interrupted at step {step}; " + (f"its checkpoint {kept} was already saved. Run "
+                                                    "fit() again to continue." if kept
+                                                    else "nothing to save yet."))
             return
         tick(step)
-        print(f"Interrupted at step {step}; checkpoint saved to {self.save()}. Run fit() again to continue.")
+        _say(f"Interrupted at step {step}; checkpoint saved to {self.save()}. Run fit() again to "
+             "continue.")
 
     def _measure_keys(self, metrics):
         """The history entries one measurement appends to."""
@@ -1172,9 +1187,25 @@ def _distributed_from(strategy, stream, start):
     return iter(strategy.experimental_distribute_dataset(stream.skip(start)))
 
 
+def _say(*lines):
+    """Print each of ``lines`` wrapped at the book's 80 columns (a path or a word longer than that
+    stays whole on its own line), continued lines indented by two spaces."""
+    for line in lines:
+        text = line.lstrip(" ")
+        indent = " " * (len(line) - len(text))
+        print(textwrap.fill(text, 80, initial_indent=indent, subsequent_indent=indent + "  ",
+                            break_long_words=False, break_on_hyphens=False))
+
+
+#: The text bar's layout: steps done and to do, elapsed<remaining, then the losses and D's outputs
+#: (tqdm's default also shows a percentage, a bar and the rate, which leave the losses no room in
+#: 80 columns).
+BAR_FORMAT = "{n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+
+
 def _progress(start, steps, enabled):
     if not enabled or steps <= start:
         return None
     from ._tqdm import tqdm
-    return tqdm(total=steps, initial=start, unit="step", dynamic_ncols=True,
+    return tqdm(total=steps, initial=start, unit="step", bar_format=BAR_FORMAT,
                 mininterval=5 if not sys.stderr.isatty() else 0.1)

@@ -9,6 +9,7 @@ computed.
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -126,11 +127,18 @@ def _inception_weights() -> Path:
         return fetch.download(INCEPTION_WEIGHTS_URL, dest_dir=folder, filename=INCEPTION_WEIGHTS_FILE,
                               md5=INCEPTION_WEIGHTS_MD5)
     except (OSError, ValueError) as e:  # no network, blocked host, an error page, a bad digest...
+        # at most 80 columns a line (a chapter prints it after "FID not computed: "), except the
+        # URL and the paths, each on a line of its own
+        failed = textwrap.fill(f"but the download failed here: {type(e).__name__}: {e}.", 80,
+                               break_long_words=False, break_on_hyphens=False)
         raise RuntimeError(
-            "FID/KID need the ImageNet weights of InceptionV3 (about 84 MB). They are downloaded on "
-            f"first use from {INCEPTION_WEIGHTS_URL} (this works in Colab), but the download failed "
-            f"here: {type(e).__name__}: {e}. Without a network, download that file elsewhere and put "
-            f"it at {folder / INCEPTION_WEIGHTS_FILE} (or at {keras_copy})."
+            "FID/KID need the ImageNet weights of InceptionV3\n"
+            "(about 84 MB). They are downloaded on first use (this works in Colab) from\n"
+            f"  {INCEPTION_WEIGHTS_URL}\n"
+            f"{failed}\n"
+            "Without a network, download that file elsewhere and put it at\n"
+            f"  {folder / INCEPTION_WEIGHTS_FILE}\n"
+            f"(or at {keras_copy})."
         ) from e
 
 
