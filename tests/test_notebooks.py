@@ -236,6 +236,17 @@ def test_tidy_outputs_keeps_what_a_terminal_shows():
     assert [(o["name"], o["text"]) for o in tidy] == [("stderr", "100%|###| 3/3\n"), ("stdout", "a\nb\n")]
 
 
+def test_tidy_outputs_merges_the_prints_around_a_log_line():
+    """TensorFlow's log lines on stderr between two prints vanish, and the prints become one output
+    (the committed-outputs check refuses two stdout outputs in a row)."""
+    out = nbformat.v4.new_output
+    outputs = [out("stream", name="stdout", text="width 1.0\n"),
+               out("stream", name="stderr", text="I0000 00:00:1795531618.571560   13338 port.cc:153] oneDNN\n"),
+               out("stream", name="stdout", text="width 0.5\n")]
+    tidy = run.tidy_outputs(outputs)
+    assert [(o["name"], o["text"]) for o in tidy] == [("stdout", "width 1.0\nwidth 0.5\n")]
+
+
 def test_tidy_outputs_keeps_large_png_figures_png():
     """Result grids stay PNG, however large: no JPEG blur over a generator's checkerboard."""
     import base64
