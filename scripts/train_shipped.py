@@ -34,6 +34,10 @@ from pathlib import Path
 #: browner faces, while transpose drew a checkerboard of 2.44 where the photos score 0.99.
 #: ``models.UPSAMPLES``, spelled out so that ``--help`` and a wrong option do not wait for TensorFlow.
 UPSAMPLES = ("transpose", "resize", "subpixel")
+#: ``models.D_NORMS``, spelled out for the same reason: the discriminator's normalisation when the
+#: table's recipe's own is not wanted (eyes128: Chen's discriminator has none; chapter 4's long run,
+#: which drew eyes, had batch norm).
+D_NORMS = ("batch", "layer", "none")
 SHIPPED = {
     "faces64": dict(recipe="anime64_modern", source="celeba", crop="center", width=0.5, steps=16000,
                     chapter="03_faces28", flip=True, upsample="transpose"),
@@ -84,6 +88,8 @@ def main(argv=None):
     p.add_argument("--recipe", default=None)
     p.add_argument("--upsample", default=None, choices=UPSAMPLES, help="how the generator doubles its "
                    "maps (default: the table's)")
+    p.add_argument("--d-norm", default=None, choices=D_NORMS, help="the discriminator's normalisation "
+                   "(default: the recipe's own)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-held", type=int, default=1000)
     p.add_argument("--n-val", type=int, default=1000)
@@ -94,7 +100,7 @@ def main(argv=None):
     p.add_argument("--progress", default=None, help="write a PNG of the first samples at several steps")
     args = p.parse_args(argv)
     cfg = dict(SHIPPED[args.name])
-    for key in ("steps", "width", "recipe", "upsample"):
+    for key in ("steps", "width", "recipe", "upsample", "d_norm"):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
 
@@ -125,7 +131,7 @@ def main(argv=None):
     mixed = {"auto": "auto", "true": True, "false": False}[args.mixed_precision]
     trainer = GANTrainer.from_recipe(cfg["recipe"], width=cfg["width"], seed=args.seed, out_dir=out / "run",
                                      resume=True, mixed_precision=mixed,
-                                     upsample=cfg["upsample"])
+                                     upsample=cfg["upsample"], d_norm=cfg.get("d_norm"))
     batch = trainer.recipe["batch_size"]
     ds = image_dataset(train, size, batch, seed=args.seed, flip=cfg["flip"])
     done = int(trainer.step.numpy())
@@ -133,7 +139,7 @@ def main(argv=None):
         done = trainer.restore()   # fit restores too; this only tells where the sitting starts
     target = cfg["steps"] if args.sitting_steps is None else min(cfg["steps"], done + args.sitting_steps)
     print(f"sitting: steps {done} -> {target} of {cfg['steps']} ({cfg['recipe']}, width {cfg['width']}, "
-          f"{cfg['upsample']} upsampling, "
+          f"{cfg['upsample']} upsampling, D norm {cfg.get('d_norm') or 'as the recipe'}, "
           f"batch {batch}, {'mixed' if trainer.recipe['mixed_precision'] else 'float32'})", flush=True)
     swd_val = metrics.make_metric("swd", val)
     t1 = time.time()

@@ -31,6 +31,14 @@ def test_the_upsampling_options_are_the_models_and_a_wrong_one_is_refused_before
     assert "invalid choice: 'bilinear'" in capsys.readouterr().err
 
 
+def test_the_discriminator_norms_are_the_models_and_a_wrong_one_is_refused_before_training(capsys):
+    from ganutils import models
+    assert train_shipped.D_NORMS == models.D_NORMS
+    with pytest.raises(SystemExit):
+        train_shipped.main(["eyes128", "--data", "x", "--out", "y", "--d-norm", "instance"])
+    assert "invalid choice: 'instance'" in capsys.readouterr().err
+
+
 def test_sittings_resume_and_export_a_card_with_its_curve(tmp_path, monkeypatch):
     from PIL import Image
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")    # the script must not change it: it is the reader's
