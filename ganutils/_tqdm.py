@@ -13,8 +13,7 @@ from __future__ import annotations
 import shutil
 import warnings
 
-#: The widest a text bar is drawn: the book's column.
-WIDTH = 80
+from ._text import WIDTH   # the widest a text bar is drawn: the book's column
 
 
 def tqdm(*args, **kwargs):

@@ -271,7 +271,7 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds=None, seeds=(0, 1),
     few held-out images.
     """
     from . import metrics, precision, recipes as recipe_book
-    from .train import _say   # printed at most 80 columns wide
+    from ._text import say   # printed at most 80 columns wide
 
     if (cpu_seconds is None) == (steps is None):
         raise ValueError("give exactly one budget: cpu_seconds=... or steps=...")
@@ -308,19 +308,19 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds=None, seeds=(0, 1),
             if batch > len(train):        # a handful of photos (a test, a small folder)
                 spec["batch_size"] = len(train)
                 if verbose and seed == seeds[0]:
-                    _say(f"{name}: {len(train)} training images, fewer than the recipe's batch of {batch}: "
+                    say(f"{name}: {len(train)} training images, fewer than the recipe's batch of {batch}: "
                          f"batches of {len(train)}")
             folder = _folder(out_dir) / f"{name}-seed{seed}" if out_dir is not None else None
             saved = _load(folder, spec)
             if saved is not None:
                 result, pictures = saved
                 if verbose:
-                    _say(f"{name}, seed {seed}: reused the run saved in {folder}")
+                    say(f"{name}, seed {seed}: reused the run saved in {folder}")
             else:
                 t0 = time.perf_counter()
                 result, pictures = _train_one(spec, train, held_out, n_samples, folder, probes or {})
                 if verbose:
-                    _say(f"{name}, seed {seed}: {result['steps']} steps, {result['cpu_s']:.0f} "
+                    say(f"{name}, seed {seed}: {result['steps']} steps, {result['cpu_s']:.0f} "
                          f"training CPU-s ({(time.perf_counter() - t0) / 60:.1f} min wall), "
                          f"SWD {result['swd']:.1f}")
             result["dir"] = None if folder is None else str(folder)

@@ -37,7 +37,6 @@ import os
 import re
 import shutil
 import sys
-import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -46,6 +45,7 @@ import numpy as np
 
 from . import viz
 from ._atomic import write_json
+from ._text import say
 from .losses import label_targets  # noqa: F401  (kept importable from here: chapters 3, 5, 6 use it)
 
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake")
@@ -561,14 +561,14 @@ class GANTrainer:
                 if h != "class" and o.get(h) != n.get(h):
                     changes.append(f"{key} {h} {o.get(h)!r} -> {n.get(h)!r}")
         if changes:
-            _say("Resuming with settings that differ from the checkpoint's; the new ones are used:",
+            say("Resuming with settings that differ from the checkpoint's; the new ones are used:",
                  *(f"  {c}" for c in changes))
         was, now = old.get("precision"), new["precision"]
         if was and was != now:
             scale = ("" if "mixed_float16" not in (was, now) else
                      " mixed_float16's loss scale was left behind;" if was == "mixed_float16" else
                      " mixed_float16's loss scale starts afresh;")
-            _say("Resuming in another precision:", f"  precision: checkpoint {was}, now {now}.",
+            say("Resuming in another precision:", f"  precision: checkpoint {was}, now {now}.",
                  f"The weights and optimiser state are kept in float32 under both and were restored "
                  f"exactly;{scale} the steps from here on compute in {now}, so the run does not "
                  f"continue bit for bit as it would have in {was}.")
@@ -691,7 +691,7 @@ class GANTrainer:
             moved.append(target)
         if moved:
             why = ("it has no checkpoint to continue" if resume else "resume=False")
-            _say(f"Starting a fresh run ({why}).", "The earlier run's files were moved to:",
+            say(f"Starting a fresh run ({why}).", "The earlier run's files were moved to:",
                  *(f"  {m}" for m in moved),
                  *([] if resume else ["Pass resume=True to continue a run instead."]))
 
@@ -857,7 +857,7 @@ class GANTrainer:
         if step > start:
             last = [float(v) for v in self._last_values.numpy()]
             if not all(math.isfinite(v) for v in last):
-                _say(f"Interrupted at step {step}, whose losses are not finite: nothing saved"
+                say(f"Interrupted at step {step}, whose losses are not finite: nothing saved"
                      + (f"; the last good checkpoint {kept} was kept." if kept else "."))
                 return
             for k, v in zip(HISTORY_KEYS, last):
@@ -871,12 +871,12 @@ class GANTrainer:
         if self._manager is None:
             return
         if step == last_good:   # already on disk (or a fresh run's step 0): leave that checkpoint alone
-            _say(f"Interrupted at step {step}; " + (f"its checkpoint {kept} was already saved. Run "
+            say(f"Interrupted at step {step}; " + (f"its checkpoint {kept} was already saved. Run "
                                                     "fit() again to continue." if kept
                                                     else "nothing to save yet."))
             return
         tick(step)
-        _say(f"Interrupted at step {step}; checkpoint saved to {self.save()}. Run fit() again to "
+        say(f"Interrupted at step {step}; checkpoint saved to {self.save()}. Run fit() again to "
              "continue.")
 
     def _measure_keys(self, metrics):
@@ -1185,16 +1185,6 @@ def _first(iterator):
 def _distributed_from(strategy, stream, start):
     """A distributed iterator positioned ``start`` batches in (for resuming)."""
     return iter(strategy.experimental_distribute_dataset(stream.skip(start)))
-
-
-def _say(*lines):
-    """Print each of ``lines`` wrapped at the book's 80 columns (a path or a word longer than that
-    stays whole on its own line), continued lines indented by two spaces."""
-    for line in lines:
-        text = line.lstrip(" ")
-        indent = " " * (len(line) - len(text))
-        print(textwrap.fill(text, 80, initial_indent=indent, subsequent_indent=indent + "  ",
-                            break_long_words=False, break_on_hyphens=False))
 
 
 #: The text bar's layout: steps done and to do, elapsed<remaining, then the losses and D's outputs

@@ -95,8 +95,10 @@ def grid_bins(size, levels=3):
         raise ValueError(f"levels must be an int >= 1, got {levels!r}")
     period = 2 ** levels
     if size % period or size < 2 * period:
-        fits = [lv for lv in range(1, levels) if size % 2 ** lv == 0 and size >= 2 ** (lv + 1)]
-        hint = f"; levels={fits[-1]} fits size {size}" if fits else ""
+        try:
+            hint = f"; levels={default_levels(size, most=levels - 1)} fits size {size}" if levels > 1 else ""
+        except ValueError:   # not even one level fits
+            hint = ""
         raise ValueError(f"checkerboard(levels={levels}) needs image sides divisible by {period} and at "
                          f"least {2 * period} pixels, got {size}{hint}")
     return list(range(0, size, size // period))
@@ -152,9 +154,10 @@ def checkerboard(images, levels=None, *, by_period=False):
     ``images``: uint8 ``[N, H, W, 3]`` or floats in [-1, 1], with ``H`` and ``W`` divisible by
     ``2^levels`` (64-px images: ``levels`` up to 5; 28-px: ``levels=2``). ``levels``: how many stacked
     stride-2 upsamplings to look for (3: periods 2, 4 and 8 px); ``None`` (the default) takes
-    ``default_levels`` of the image size: 3, or fewer where the size does not fit 3 (28 px: 2). ``by_period=True`` returns a dict
-    ``{2: score, 4: score, …}``: the mean ratio over the bins of each period (the bins of period 4 are
-    the multiples of ``N/4`` that are not multiples of ``N/2``, and so on) — which layer left the grid.
+    ``default_levels`` of the image size: 3, or fewer where the size does not fit 3 (28 px: 2).
+    ``by_period=True`` returns a dict ``{2: score, 4: score, …}``: the mean ratio over the bins of each
+    period (the bins of period 4 are the multiples of ``N/4`` that are not multiples of ``N/2``, and so
+    on) — which layer left the grid.
 
     Report it next to ``checkerboard(real)`` for real images of the same size (``spectrum_report`` does
     both): real photographs need not score exactly 1 (resized ones carry their resampler's traces: 256 of
