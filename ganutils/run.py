@@ -9,7 +9,8 @@ Executed notebooks go to ``--out`` (default ``outputs/``) with their artifacts; 
 runs each chapter with ``BOOK_PARAMS`` (sized for a 2-core CPU: each chapter within 90 minutes,
 about four hours for all) and writes the executed notebook back into ``notebooks/`` once it
 has finished: that is how the committed outputs are produced. A book run's checkpoints stay in ``outputs/book/runs/``; if
-it is interrupted, ``python -m ganutils.run 5 --book -p resume True`` continues it.
+it is interrupted, ``python -m ganutils.run 5 --book -p resume True`` continues it. Its kernels run
+with oneDNN's CPU kernels on (``BOOK_ENV``) unless ``TF_ENABLE_ONEDNN_OPTS`` is set.
 ``--data-root DIR`` sets the data parameters ``DATA_ROOT`` names to folders under DIR; an
 executed chapter records each data source's name and image count, never a path of this machine.
 Parameters are checked (``ganutils.params``) before any kernel starts.
@@ -54,6 +55,21 @@ BOOK_PARAMS: dict[str, dict] = {
                       "metric_every": 250},
     "08_objectives": {"width": 0.5, "cpu_s": 120},
 }
+
+
+#: The book run's kernels' environment, unless the caller's own environment sets these names: oneDNN's
+#: CPU kernels on. TensorFlow turns them on by itself only on CPUs with AVX-512 VNNI, AVX-512 BF16,
+#: AVX-VNNI or AMX (``precision.ONEDNN_DEFAULT_FLAGS``); on a 2-core AVX2-only AMD EPYC a float32
+#: training step of anime64 ran 1.6x as fast with them (``bench/run.py --onednn``). Each chapter prints
+#: whether oneDNN was on. ``TF_ENABLE_ONEDNN_OPTS=0 python -m ganutils.run ... --book`` keeps it off.
+BOOK_ENV: dict[str, str] = {"TF_ENABLE_ONEDNN_OPTS": "1"}
+
+
+def book_environment(environ=None):
+    """The variables a book run adds to its kernels' environment: ``BOOK_ENV`` less the names already
+    set in ``environ`` (default ``os.environ``), which win."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in BOOK_ENV.items() if k not in environ}
 
 
 #: ``--data-root DIR``: the folder under DIR that each chapter trains on, by parameter (the book run's
@@ -333,22 +349,24 @@ def _kernel_manager(log, env):
 
 
 def run(notebook, output, parameters=None, smoke=False, cwd=None, log_output=False, log=None, tmpdir=None,
-        record=None):
+        record=None, env=None):
     """Execute one notebook with papermill; returns the seconds it took.
 
     ``record``: what the executed notebook's metadata keeps of the run (``public_record``; default:
     the parameters as given).
     ``log``: a file that receives the kernel process's own output (TensorFlow's start-up lines);
     None leaves it on the terminal. ``tmpdir``: the kernel's ``TMPDIR`` (its temporary files go
-    there). Nothing in this process's environment is changed: the kernel gets ``GANBOOK_SMOKE``
+    there). ``env``: more variables for the kernel (the book run's ``book_environment()``). Nothing in
+    this process's environment is changed: the kernel gets ``GANBOOK_SMOKE``
     (smoke runs), ``GANBOOK_GIVEN`` (the names of ``parameters``: the tests' values of
     ``ganutils.params.for_tests`` do not override them), ``TF_CPP_MIN_LOG_LEVEL=3`` (unless set) and
     an inline matplotlib backend through its own environment.
     """
     import papermill as pm
-    env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline",  # figures go into the notebook
-           "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
-           GIVEN_ENV: ",".join(parameters or {})}
+    kernel_env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline",  # figures go into the notebook
+                  "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+                  GIVEN_ENV: ",".join(parameters or {}), **(env or {})}
+    env = kernel_env
     if smoke:
         env[SMOKE_ENV] = "1"
     if tmpdir is not None:
@@ -510,7 +528,8 @@ def main(argv=None):
         record = public_record(nb, params)   # what the executed chapter keeps: no machine paths
         try:
             seconds = run(nb, work.resolve(), params, smoke=args.smoke, cwd=cwd, log_output=args.log,
-                          log=log, tmpdir=tmpdir, record=record)
+                          log=log, tmpdir=tmpdir, record=record,
+                          env=book_environment() if args.book else None)
         except Exception as error:   # papermill's PapermillExecutionError, or a dead kernel
             raise SystemExit(_failure(nb, error, log)) from None
         finally:

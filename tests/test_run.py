@@ -309,3 +309,21 @@ def test_unit_tests_collected_with_the_chapters_do_not_inherit_the_smoke_switch(
                            f"tests/test_run.py::{name}", "notebooks/01_the_game.ipynb", "-k", name],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert "1 passed" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_a_book_run_turns_onednn_on_unless_the_caller_said_otherwise():
+    assert run.book_environment({}) == {"TF_ENABLE_ONEDNN_OPTS": "1"}
+    # the caller's own setting wins, whatever it is
+    assert run.book_environment({"TF_ENABLE_ONEDNN_OPTS": "0"}) == {}
+
+
+def test_the_book_environment_reaches_the_kernel_and_only_a_book_run(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(run, "run", lambda *a, **kw: seen.append(kw.get("env")) or 0.0)
+    monkeypatch.setattr(run, "_finish", lambda *a, **kw: None)
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    monkeypatch.setattr(run.shutil, "move", lambda *a, **kw: None)   # keep notebooks/ as it is
+    run.main(["1", "--book", "--out", str(tmp_path)])
+    run.main(["1", "--out", str(tmp_path)])
+    assert seen == [{"TF_ENABLE_ONEDNN_OPTS": "1"}, None]
+    assert "TF_ENABLE_ONEDNN_OPTS" not in __import__("os").environ   # this process is left alone
