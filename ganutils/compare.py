@@ -309,7 +309,7 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds=None, seeds=(0, 1),
                 spec["batch_size"] = len(train)
                 if verbose and seed == seeds[0]:
                     say(f"{name}: {len(train)} training images, fewer than the recipe's batch of {batch}: "
-                         f"batches of {len(train)}")
+                        f"batches of {len(train)}")
             folder = _folder(out_dir) / f"{name}-seed{seed}" if out_dir is not None else None
             saved = _load(folder, spec)
             if saved is not None:
@@ -321,8 +321,8 @@ def compare_recipes(recipes, train, held_out, *, cpu_seconds=None, seeds=(0, 1),
                 result, pictures = _train_one(spec, train, held_out, n_samples, folder, probes or {})
                 if verbose:
                     say(f"{name}, seed {seed}: {result['steps']} steps, {result['cpu_s']:.0f} "
-                         f"training CPU-s ({(time.perf_counter() - t0) / 60:.1f} min wall), "
-                         f"SWD {result['swd']:.1f}")
+                        f"training CPU-s ({(time.perf_counter() - t0) / 60:.1f} min wall), "
+                        f"SWD {result['swd']:.1f}")
             result["dir"] = None if folder is None else str(folder)
             runs.append(result)
             samples[(name, seed)] = pictures

@@ -363,10 +363,9 @@ def run(notebook, output, parameters=None, smoke=False, cwd=None, log_output=Fal
     an inline matplotlib backend through its own environment.
     """
     import papermill as pm
-    kernel_env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline",  # figures go into the notebook
-                  "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
-                  GIVEN_ENV: ",".join(parameters or {}), **(env or {})}
-    env = kernel_env
+    env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline",  # figures go into the notebook
+           "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+           GIVEN_ENV: ",".join(parameters or {}), **(env or {})}
     if smoke:
         env[SMOKE_ENV] = "1"
     if tmpdir is not None:
