@@ -204,34 +204,22 @@ class Comparison:
 
     def sheet(self, n=3, labels=None, px=96):
         """A figure for many recipes: one row per recipe, ``n`` samples of each seed side by side, each
-        sample scaled up by nearest neighbour to at least ``px`` pixels (``viz.sample_sheet``) and drawn
-        at one figure pixel per image pixel (100 dpi), the row titled with the recipe's SWD per seed.
+        sample scaled up by nearest neighbour to at least ``px`` pixels and drawn at one figure pixel
+        per image pixel (``viz.titled_rows``), the row titled with the recipe's SWD per seed.
         Where :meth:`show` gives every run a grid of its own (18 runs: faces of about 30 px on the
         page), this keeps each face readable. ``labels`` maps recipe names to titles. Returns a
         ``matplotlib.figure.Figure`` (not registered with pyplot); raises ``ValueError`` for ``n`` < 1."""
-        from matplotlib.figure import Figure
         from . import viz
         if n < 1:
             raise ValueError(f"sheet() shows at least one sample per run, got n={n}")
         names, seeds = self.recipes(), sorted({r["seed"] for r in self.runs})
-        rows, titles = [], []
+        rows = []
         for name in names:
             runs = [r for r in self.runs if r["recipe"] == name]
             images = np.concatenate([self.samples[(name, r["seed"])][:n] for r in runs])
-            rows.append(viz.sample_sheet(images, ncols=n * len(seeds), px=px))
             scores = ", ".join(f"seed {r['seed']}: SWD {r['swd']:.0f}" for r in runs)
-            titles.append(f"{(labels or {}).get(name, name)} ({scores}; {n} samples each)")
-        width = max(r.shape[1] for r in rows)
-        title_px = 22
-        fig = Figure(figsize=(width / 100, sum(r.shape[0] + title_px for r in rows) / 100), dpi=100)
-        axes = fig.subplots(len(rows), 1, squeeze=False, gridspec_kw={
-            "height_ratios": [r.shape[0] + title_px for r in rows], "hspace": 0})
-        for ax, row, title in zip(axes[:, 0], rows, titles):
-            ax.imshow(row, interpolation="nearest")
-            ax.set_title(title, fontsize=10, loc="left", pad=3)
-            ax.set_axis_off()
-        fig.subplots_adjust(left=0, right=1, top=1 - title_px / 100 / fig.get_figheight(), bottom=0)
-        return fig
+            rows.append((f"{(labels or {}).get(name, name)} ({scores}; {n} samples each)", images))
+        return viz.titled_rows(rows, ncols=n * len(seeds), px=px)
 
     def to_dict(self):
         out = {"budget_cpu_s": self.budget, "floor": self.floor, "runs": self.runs}

@@ -99,6 +99,35 @@ def sample_sheet(images, ncols=6, px=120, pad=4):
     return grid(x, min(ncols, len(x)), pad=pad, warn_positive=False)
 
 
+def titled_rows(rows, ncols=6, px=96, title_px=22):
+    """A result figure of labelled rows, top to bottom: each ``(title, images)`` of ``rows`` becomes a
+    :func:`sample_sheet` (``ncols`` samples per row, each scaled up by nearest neighbour to at least
+    ``px`` pixels) under its title, drawn at one figure pixel per sheet pixel (100 dpi) so the page
+    does not shrink the samples. For comparing a few runs side by side, where one grid per run
+    (``show_grid`` in subplots) leaves faces of 30-70 px.
+
+    ``rows``: a sequence of ``(str, images)``; ``images`` as :func:`sample_sheet` takes them
+    (``[N, H, W, 3 or 1]``, uint8 or floats in [-1, 1]). ``title_px``: pixels kept above each sheet
+    for its title. Returns a ``matplotlib.figure.Figure`` not registered with pyplot (show it with
+    IPython's ``display``; nothing is left open). Raises ``ValueError`` for no rows, and what
+    :func:`sample_sheet` raises for bad images."""
+    from matplotlib.figure import Figure
+    rows = list(rows)
+    if not rows:
+        raise ValueError("titled_rows() needs at least one (title, images) row")
+    sheets = [sample_sheet(images, ncols=ncols, px=px) for _, images in rows]
+    width = max(s.shape[1] for s in sheets)
+    fig = Figure(figsize=(width / 100, sum(s.shape[0] + title_px for s in sheets) / 100), dpi=100)
+    axes = fig.subplots(len(sheets), 1, squeeze=False, gridspec_kw={
+        "height_ratios": [s.shape[0] + title_px for s in sheets], "hspace": 0})
+    for ax, sheet, (title, _) in zip(axes[:, 0], sheets, rows):
+        ax.imshow(sheet, interpolation="nearest")
+        ax.set_title(title, fontsize=10, loc="left", pad=3)
+        ax.set_axis_off()
+    fig.subplots_adjust(left=0, right=1, top=1 - title_px / 100 / fig.get_figheight(), bottom=0)
+    return fig
+
+
 def show_png(picture):
     """Display a uint8 picture ``[H, W, 3]`` (or ``[H, W, 1]``, or ``[H, W]``) in a notebook as a PNG at
     its own size (lossless; the book keeps it PNG). Returns None, so that a cell ending with it shows the

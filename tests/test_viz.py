@@ -79,6 +79,30 @@ def test_sample_sheet_scales_by_whole_factors_to_at_least_px():
     assert big.shape[0] == 128 + 2 * 4                              # 128 px already >= 96: k = 1
 
 
+def test_titled_rows_draws_each_sheet_at_its_own_size_under_its_title():
+    import io
+    import numpy as np
+    import pytest
+    from PIL import Image
+    from ganutils import viz
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 256, (6, 28, 28, 3), dtype=np.uint8)
+    b = rng.uniform(-1, 1, (4, 28, 28, 3)).astype(np.float32)
+    fig = viz.titled_rows([("first run", a), ("second run", b)], ncols=6, px=96, title_px=22)
+    sheets = [viz.sample_sheet(a, ncols=6, px=96), viz.sample_sheet(b, ncols=6, px=96)]
+    width = max(s.shape[1] for s in sheets)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")          # the figure's own 100 dpi: one pixel per sheet pixel
+    picture = np.asarray(Image.open(buffer).convert("RGB"))
+    assert picture.shape[1] == width and abs(picture.shape[0] - sum(s.shape[0] + 22 for s in sheets)) <= 1
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["first run", "second run"]
+    h = sheets[0].shape[0]                     # the first sheet sits under its title, not resampled
+    error = min(np.abs(picture[dy:dy + h].astype(int) - sheets[0]).mean() for dy in range(0, 50))
+    assert error < 2
+    with pytest.raises(ValueError, match="at least one"):
+        viz.titled_rows([])
+
+
 def test_sample_sheet_and_show_png_refuse_bad_input():
     import numpy as np
     import pytest
