@@ -337,3 +337,17 @@ def test_penalties_under_loss_scaling_match_float32():
     assert np.isfinite(out["float16"]).all()
     # same models and data: the first step's critic loss (penalty included) agrees to float16 precision
     assert out["float16"][0] == pytest.approx(out["float32"][0], rel=0.05, abs=0.05)
+
+
+def test_progress_bar_fits_80_columns_with_wgan_sized_values():
+    from tqdm import tqdm
+    from ganutils import train
+    for values in ({"d_loss": -123.456, "g_loss": 1234.5, "d_real": -45.678, "d_fake": -99.123},
+                   {"d_loss": 0.6931, "g_loss": 0.6931, "d_real": 0.5, "d_fake": 0.4999}):
+        shown = train.bar_postfix(values)
+        assert list(shown) == ["d_loss", "g_loss", "D(x)", "D(G(z))"]
+        postfix = ", ".join(f"{k}={v}" for k, v in shown.items())   # as tqdm's set_postfix joins them
+        line = tqdm.format_meter(9999, 10000, 4 * 3600 + 675, bar_format=train.BAR_FORMAT, postfix=postfix)
+        assert len(line) <= 80, line
+    assert train.bar_postfix({"d_loss": 1234.5, "g_loss": 0.69314, "d_real": 0.5, "d_fake": 1e-5}) == {
+        "d_loss": "1234", "g_loss": "0.693", "D(x)": "0.5", "D(G(z))": "1e-05"}
