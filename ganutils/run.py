@@ -6,8 +6,10 @@
     python -m ganutils.run all --book --data-root DIR  # ... on real photos: DIR/celeba, DIR/eyes, DIR/anime
 
 Executed notebooks go to ``--out`` (default ``outputs/``) with their artifacts; ``--book``
-runs each chapter with ``BOOK_PARAMS`` (sized for a 2-core CPU: each chapter within 90 minutes,
-about four hours for all) and writes the executed notebook back into ``notebooks/`` once it
+runs each chapter with ``BOOK_PARAMS`` (sized for a 2-core CPU with bfloat16 units, where each chapter
+took at most about 90 minutes; on a 2-core AVX2-only CPU in float32 chapters 3, 5 and 7 took 18-76
+minutes, while chapter 4's 12,000-step long run and chapter 6's 64×64 runs, 1.15 s a step at one
+thread, need about five hours each) and writes the executed notebook back into ``notebooks/`` once it
 has finished: that is how the committed outputs are produced. A book run's checkpoints stay in ``outputs/book/runs/``; if
 it is interrupted, ``python -m ganutils.run 5 --book -p resume True`` continues it. Its kernels run
 with oneDNN's CPU kernels on (``BOOK_ENV``) unless ``TF_ENABLE_ONEDNN_OPTS`` is set.
