@@ -103,7 +103,7 @@ def titled_rows(rows, ncols=6, px=96, title_px=22):
     """A result figure of labelled rows, top to bottom: each ``(title, images)`` of ``rows`` becomes a
     :func:`sample_sheet` (``ncols`` samples per row, each scaled up by nearest neighbour to at least
     ``px`` pixels) under its title, drawn at one figure pixel per sheet pixel (100 dpi) so the page
-    does not shrink the samples. For comparing a few runs side by side, where one grid per run
+    does not shrink the samples. For comparing a few runs, one above another, where one grid per run
     (``show_grid`` in subplots) leaves faces of 30-70 px.
 
     ``rows``: a sequence of ``(str, images)``; ``images`` as :func:`sample_sheet` takes them
